@@ -1,0 +1,429 @@
+//! Column builders → `RecordBatch`: one chunk of lines becomes one batch in the dataset's schema,
+//! plus the lines it refused, each with its position and reason.
+//!
+//! A line is checked completely (token count, every integer, every address, UTF-8) before any of
+//! its values reach a builder, so a refused line leaves no trace in the batch.
+
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Int32Builder, Int64Builder, StringBuilder, new_null_array};
+use arrow::datatypes::{Field as ArrowField, Schema, SchemaRef};
+use arrow::record_batch::{RecordBatch, RecordBatchOptions};
+
+use crate::chunk;
+use crate::fields::{Domain, Kind};
+use crate::layout::{self, Column, Layout, MAX_TOKENS, Standard};
+use crate::parse::{self, TokenError};
+
+/// The dataset's columns: the union of every input's layout, in order of first appearance.
+#[derive(Debug, Clone, Default)]
+pub struct DatasetSchema {
+    columns: Vec<Column>,
+}
+
+impl DatasetSchema {
+    /// Adds a column if it isn't there yet; returns its index.
+    pub fn add(&mut self, col: &Column) -> usize {
+        match self.columns.iter().position(|c| c.name() == col.name()) {
+            Some(i) => i,
+            None => {
+                self.columns.push(col.clone());
+                self.columns.len() - 1
+            }
+        }
+    }
+
+    /// Columns in schema order.
+    pub fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+
+    /// The Arrow schema (every column nullable).
+    pub fn arrow(&self) -> SchemaRef {
+        Arc::new(Schema::new(
+            self.columns
+                .iter()
+                .map(|c| ArrowField::new(c.name(), c.kind().data_type(), true))
+                .collect::<Vec<_>>(),
+        ))
+    }
+}
+
+/// How one token list maps onto a file's columns.
+#[derive(Debug, Clone)]
+pub struct LinePlan {
+    /// Tokens a line must have.
+    pub ntokens: usize,
+    /// For each file column, the token holding its value (`None`: the column is null in such lines).
+    pub token_of_col: Vec<Option<u16>>,
+    /// The standard layout this plan stands for, in header-less mode.
+    pub standard: Option<&'static Standard>,
+}
+
+/// How a file's lines are read.
+#[derive(Debug, Clone)]
+pub enum Mode {
+    /// Every line has the same layout (header or `--fields`).
+    Fixed(LinePlan),
+    /// Header-less: each line is matched against these standard layouts.
+    Standard(Vec<LinePlan>),
+}
+
+/// Everything the parser needs to know about one input file.
+#[derive(Debug, Clone)]
+pub struct FilePlan {
+    /// Dataset column index of each file column.
+    pub columns: Vec<usize>,
+    /// Type of each file column.
+    pub kinds: Vec<Kind>,
+    /// Value domain of each file column.
+    pub domains: Vec<Domain>,
+    /// Column names, for reasons.
+    pub names: Vec<String>,
+    /// Fixed layout or standard matching.
+    pub mode: Mode,
+    /// The file's header line (trimmed), so repeats of it inside the file (concatenated objects)
+    /// are skipped rather than refused.
+    pub header: Option<Vec<u8>>,
+    /// Describes the layout source in messages (`header`, `--fields`, `standard layouts (…)`).
+    pub describe: String,
+}
+
+impl FilePlan {
+    fn file_columns(
+        schema: &mut DatasetSchema,
+        cols: &[&Column],
+    ) -> (Vec<usize>, Vec<Kind>, Vec<Domain>, Vec<String>) {
+        let idx = cols.iter().map(|c| schema.add(c)).collect();
+        let kinds = cols.iter().map(|c| c.kind()).collect();
+        let domains = cols.iter().map(|c| c.domain()).collect();
+        let names = cols.iter().map(|c| c.name().to_string()).collect();
+        (idx, kinds, domains, names)
+    }
+
+    /// A plan for a file whose every line follows `layout` (from its header or `--fields`).
+    pub fn fixed(
+        layout: &Layout,
+        header: Option<Vec<u8>>,
+        describe: String,
+        schema: &mut DatasetSchema,
+    ) -> FilePlan {
+        let cols: Vec<&Column> = layout.columns.iter().collect();
+        let (columns, kinds, domains, names) = Self::file_columns(schema, &cols);
+        let plan = LinePlan {
+            ntokens: cols.len(),
+            token_of_col: (0..cols.len()).map(|i| Some(i as u16)).collect(),
+            standard: None,
+        };
+        FilePlan {
+            columns,
+            kinds,
+            domains,
+            names,
+            mode: Mode::Fixed(plan),
+            header,
+            describe,
+        }
+    }
+
+    /// A plan for header-less input without `--fields`: the file's columns are the union of the
+    /// standard layouts `seen` (in that order); each line may follow any standard layout whose
+    /// columns the file has.
+    pub fn standard(seen: &[&'static Standard], schema: &mut DatasetSchema) -> FilePlan {
+        let mut cols: Vec<Column> = Vec::new();
+        for std in seen {
+            for c in std.layout().columns {
+                if !cols.contains(&c) {
+                    cols.push(c);
+                }
+            }
+        }
+        let refs: Vec<&Column> = cols.iter().collect();
+        let (columns, kinds, domains, names) = Self::file_columns(schema, &refs);
+        let mut plans = Vec::new();
+        for std in layout::STANDARD {
+            let lc = std.layout().columns;
+            if lc.iter().all(|c| cols.contains(c)) {
+                let token_of_col = cols
+                    .iter()
+                    .map(|c| lc.iter().position(|x| x == c).map(|p| p as u16))
+                    .collect();
+                plans.push(LinePlan {
+                    ntokens: lc.len(),
+                    token_of_col,
+                    standard: Some(std),
+                });
+            }
+        }
+        let describe = if seen.is_empty() {
+            "no header, no --fields, and no line matching a standard layout".to_string()
+        } else {
+            let names: Vec<&str> = seen.iter().map(|s| s.name).collect();
+            format!("standard layout {}", names.join("+"))
+        };
+        FilePlan {
+            columns,
+            kinds,
+            domains,
+            names,
+            mode: Mode::Standard(plans),
+            header: None,
+            describe,
+        }
+    }
+}
+
+/// A line that was refused.
+#[derive(Debug, Clone)]
+pub struct Reject {
+    /// Line number within the chunk (0-based); the decoder turns it into a file line number.
+    pub line_in_chunk: u64,
+    /// Byte offset of the line's first byte within its source.
+    pub offset: u64,
+    /// Why.
+    pub reason: String,
+    /// The line as it was (without its line feed).
+    pub raw: Vec<u8>,
+}
+
+/// What parsing one chunk produced.
+#[derive(Debug, Default)]
+pub struct ChunkOutput {
+    /// The rows, in the dataset schema (absent when no line was accepted).
+    pub batch: Option<RecordBatch>,
+    /// Refused lines, in order.
+    pub rejects: Vec<Reject>,
+    /// Lines in the chunk (all of them: records, blank lines, repeated headers).
+    pub lines: u64,
+    /// Records seen (non-blank, non-header lines).
+    pub records: u64,
+    /// Rows accepted.
+    pub rows: u64,
+    /// Blank lines skipped.
+    pub blank: u64,
+    /// Repeated header lines skipped.
+    pub headers: u64,
+}
+
+enum Builder {
+    I32(Int32Builder),
+    I64(Int64Builder),
+    Str(StringBuilder),
+}
+
+#[derive(Clone, Copy)]
+enum Val {
+    Null,
+    Int(i64),
+    Span(u32, u32),
+}
+
+fn max_for(kind: Kind, domain: Domain) -> u64 {
+    let type_max = match kind {
+        Kind::Int32 => i32::MAX as u64,
+        _ => i64::MAX as u64,
+    };
+    match domain {
+        Domain::Max(m) => type_max.min(m as u64),
+        _ => type_max,
+    }
+}
+
+#[cold]
+fn token_reason(name: &str, err: TokenError, tok: &[u8]) -> String {
+    format!(
+        "{name}: {} ('{}')",
+        err.describe(),
+        String::from_utf8_lossy(&tok[..tok.len().min(80)])
+    )
+}
+
+/// Parses the lines of `data` (a line-aligned range starting at byte `base_offset` of its source)
+/// into one batch of the dataset schema `schema`.
+pub fn parse_chunk(
+    data: &[u8],
+    base_offset: u64,
+    plan: &FilePlan,
+    schema: &SchemaRef,
+) -> ChunkOutput {
+    let ncols = plan.columns.len();
+    let cap = data.len() / 100 + 16;
+    let mut builders: Vec<Builder> = plan
+        .kinds
+        .iter()
+        .map(|k| match k {
+            Kind::Int32 => Builder::I32(Int32Builder::with_capacity(cap)),
+            Kind::Int64 => Builder::I64(Int64Builder::with_capacity(cap)),
+            Kind::Utf8 => Builder::Str(StringBuilder::with_capacity(cap, cap * 12)),
+        })
+        .collect();
+    let maxes: Vec<u64> = plan
+        .kinds
+        .iter()
+        .zip(&plan.domains)
+        .map(|(k, d)| max_for(*k, *d))
+        .collect();
+    let mut out = ChunkOutput::default();
+    let mut spans = [(0u32, 0u32); MAX_TOKENS];
+    let mut vals = vec![Val::Null; ncols];
+    let mut offset = base_offset;
+
+    for (line_no, raw) in chunk::lines(data).enumerate() {
+        let line_offset = offset;
+        offset += raw.len() as u64 + 1;
+        out.lines += 1;
+        let line = parse::trim_line(raw);
+        if line.is_empty() {
+            out.blank += 1;
+            continue;
+        }
+        let reject = |out: &mut ChunkOutput, reason: String| {
+            out.rejects.push(Reject {
+                line_in_chunk: line_no as u64,
+                offset: line_offset,
+                reason,
+                raw: raw.to_vec(),
+            });
+        };
+        if plan.header.as_deref() == Some(line) {
+            out.headers += 1;
+            continue;
+        }
+        out.records += 1;
+        let text = match std::str::from_utf8(line) {
+            Ok(t) => t,
+            Err(e) => {
+                reject(
+                    &mut out,
+                    format!("invalid UTF-8 at byte {} of the line", e.valid_up_to()),
+                );
+                continue;
+            }
+        };
+        let n = parse::tokenize(line, &mut spans);
+        if n > MAX_TOKENS {
+            reject(
+                &mut out,
+                format!("{n} tokens; at most {MAX_TOKENS} are supported"),
+            );
+            continue;
+        }
+        let spans = &spans[..n];
+        let lp = match &plan.mode {
+            Mode::Fixed(lp) => {
+                if n != lp.ntokens {
+                    reject(
+                        &mut out,
+                        format!(
+                            "{n} tokens, but the layout ({}) has {}",
+                            plan.describe, lp.ntokens
+                        ),
+                    );
+                    continue;
+                }
+                lp
+            }
+            Mode::Standard(plans) => match layout::match_standard(line, spans) {
+                Ok(std) => match plans
+                    .iter()
+                    .find(|p| p.standard.is_some_and(|s| std::ptr::eq(s, std)))
+                {
+                    Some(lp) => lp,
+                    None => {
+                        if layout::Layout::detect_header(line).is_some() {
+                            out.records -= 1;
+                            out.headers += 1;
+                            continue;
+                        }
+                        reject(
+                            &mut out,
+                            format!(
+                                "fits the standard {} layout, but this header-less file's columns were fixed from its first lines ({}); convert it separately or give --fields",
+                                std.name, plan.describe
+                            ),
+                        );
+                        continue;
+                    }
+                },
+                Err(reason) => {
+                    if layout::Layout::detect_header(line).is_some() {
+                        out.records -= 1;
+                        out.headers += 1;
+                        continue;
+                    }
+                    reject(&mut out, reason);
+                    continue;
+                }
+            },
+        };
+        // Check every value before committing any.
+        let mut bad = None;
+        for (j, val) in vals.iter_mut().enumerate() {
+            let Some(t) = lp.token_of_col[j] else {
+                *val = Val::Null;
+                continue;
+            };
+            let (s, e) = spans[t as usize];
+            let tok = &line[s as usize..e as usize];
+            if tok == b"-" {
+                *val = Val::Null;
+                continue;
+            }
+            *val = match plan.kinds[j] {
+                Kind::Int32 | Kind::Int64 => match parse::parse_uint(tok, maxes[j]) {
+                    Ok(v) => Val::Int(v as i64),
+                    Err(err) => {
+                        bad = Some(token_reason(&plan.names[j], err, tok));
+                        break;
+                    }
+                },
+                Kind::Utf8 => {
+                    if plan.domains[j] == Domain::Ip && !parse::is_ip(tok) {
+                        bad = Some(token_reason(&plan.names[j], TokenError::NotIp, tok));
+                        break;
+                    }
+                    Val::Span(s, e)
+                }
+            };
+        }
+        if let Some(reason) = bad {
+            reject(&mut out, reason);
+            continue;
+        }
+        for (b, v) in builders.iter_mut().zip(&vals) {
+            match (b, *v) {
+                (Builder::I32(b), Val::Int(x)) => b.append_value(x as i32),
+                (Builder::I64(b), Val::Int(x)) => b.append_value(x),
+                (Builder::Str(b), Val::Span(s, e)) => b.append_value(&text[s as usize..e as usize]),
+                (Builder::I32(b), _) => b.append_null(),
+                (Builder::I64(b), _) => b.append_null(),
+                (Builder::Str(b), _) => b.append_null(),
+            }
+        }
+        out.rows += 1;
+    }
+
+    if out.rows > 0 {
+        let rows = out.rows as usize;
+        let mut arrays: Vec<Option<ArrayRef>> = vec![None; schema.fields().len()];
+        for (j, b) in builders.into_iter().enumerate() {
+            let a: ArrayRef = match b {
+                Builder::I32(mut b) => Arc::new(b.finish()),
+                Builder::I64(mut b) => Arc::new(b.finish()),
+                Builder::Str(mut b) => Arc::new(b.finish()),
+            };
+            arrays[plan.columns[j]] = Some(a);
+        }
+        let arrays: Vec<ArrayRef> = arrays
+            .into_iter()
+            .zip(schema.fields())
+            .map(|(a, f)| a.unwrap_or_else(|| new_null_array(f.data_type(), rows)))
+            .collect();
+        let opts = RecordBatchOptions::new().with_row_count(Some(rows));
+        out.batch = Some(
+            RecordBatch::try_new_with_options(schema.clone(), arrays, &opts)
+                .expect("builders follow the schema's types"),
+        );
+    }
+    out
+}

@@ -1,0 +1,420 @@
+//! Inputs → layouts → line-aligned chunks → rayon → ordered `RecordBatch`es, plus statistics.
+//!
+//! Two phases. Planning reads the start of every input to learn its layout (header line,
+//! `--fields`, or the standard layouts its first lines fit) and unites all layouts into one
+//! dataset schema. Decoding then reads each input block by block (a window of a memory-mapped
+//! file or of a stream), splits a block into chunks, parses the chunks in parallel, and hands
+//! batches, refused lines and progress to the caller in input order. Only one block per input
+//! is in memory at a time, plus the batches the consumer has not taken yet.
+
+use std::sync::mpsc;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use rayon::prelude::*;
+
+use crate::batch::{self, ChunkOutput, DatasetSchema, FilePlan};
+use crate::error::Error;
+use crate::layout::{self, Layout, MAX_TOKENS};
+use crate::parse;
+use crate::source::{self, Blocks, Input};
+
+/// How to decode.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Worker threads (0: one per core).
+    pub threads: usize,
+    /// Target bytes per chunk (the unit of parallel work and of a batch).
+    pub chunk_bytes: usize,
+    /// Target bytes per block (how much of one input is in memory at once).
+    pub window_bytes: usize,
+    /// Layout for header-less inputs, from `--fields`.
+    pub fields: Option<Layout>,
+    /// How many leading bytes of an input are examined to detect its layout.
+    pub sample_bytes: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            threads: 0,
+            chunk_bytes: 1 << 20,
+            window_bytes: 32 << 20,
+            fields: None,
+            sample_bytes: 1 << 20,
+        }
+    }
+}
+
+/// Counts for a run. `records == rows_written + rejected` always holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Inputs named (after walking directories).
+    pub inputs: u64,
+    /// Inputs that could not be read (or only partly).
+    pub failed_inputs: u64,
+    /// Records seen: non-blank lines other than header lines.
+    pub records: u64,
+    /// Rows handed to the sink.
+    pub rows_written: u64,
+    /// Records refused.
+    pub rejected: u64,
+    /// Bytes read from inputs (decompressed).
+    pub bytes_read: u64,
+    /// Header lines skipped.
+    pub header_lines: u64,
+    /// Blank lines skipped.
+    pub blank_lines: u64,
+}
+
+/// A refused line, as reported to the caller.
+#[derive(Debug, Clone)]
+pub struct RejectReport<'a> {
+    /// The input's name.
+    pub input: &'a str,
+    /// 1-based line number.
+    pub line: u64,
+    /// Byte offset of the line in the (decompressed) input.
+    pub offset: u64,
+    /// Why it was refused.
+    pub reason: &'a str,
+    /// The line as it was.
+    pub raw: &'a [u8],
+}
+
+/// Something the caller should know about an input that is not a refused line.
+#[derive(Debug)]
+pub enum Notice {
+    /// The input could not be read (or not completely); the run goes on with the others.
+    Failed(Error),
+    /// A warning (unknown field names, a layout that fits nothing…).
+    Warning(String),
+}
+
+struct Planned {
+    input: Input,
+    name: String,
+    plan: FilePlan,
+    /// Standard input can be read once only: its reader and the first block taken while planning.
+    pending: Option<(Blocks, Option<source::Block>)>,
+}
+
+/// A planned decode: every input's layout and the dataset schema.
+pub struct Decoder {
+    planned: Vec<Planned>,
+    schema: DatasetSchema,
+    arrow: SchemaRef,
+    opts: Options,
+    pool: rayon::ThreadPool,
+    stats: Stats,
+    early: Vec<Notice>,
+}
+
+fn strip_bom(line: &[u8]) -> &[u8] {
+    line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line)
+}
+
+/// Chooses an input's layout from its first bytes.
+fn plan_input(
+    name: &str,
+    sample: &[u8],
+    opts: &Options,
+    schema: &mut DatasetSchema,
+    notices: &mut Vec<Notice>,
+) -> Result<FilePlan, Error> {
+    let mut first = None;
+    for (i, raw) in crate::chunk::lines(sample).enumerate() {
+        let t = parse::trim_line(raw);
+        if !t.is_empty() {
+            first = Some((i as u64 + 1, t));
+            break;
+        }
+    }
+    if let Some((line_no, line)) = first
+        && let Some(header) = Layout::detect_header(strip_bom(line))
+    {
+        let layout = header.map_err(|reason| Error::Header {
+            input: name.to_string(),
+            line: line_no,
+            reason,
+        })?;
+        if !layout.unknown.is_empty() {
+            notices.push(Notice::Warning(format!(
+                "{name}: header names fields vpcflow doesn't know, kept as text columns: {}",
+                layout.unknown.join(", ")
+            )));
+        }
+        return Ok(FilePlan::fixed(
+            &layout,
+            Some(line.to_vec()),
+            "header".to_string(),
+            schema,
+        ));
+    }
+    if let Some(layout) = &opts.fields {
+        return Ok(FilePlan::fixed(
+            layout,
+            None,
+            "--fields".to_string(),
+            schema,
+        ));
+    }
+    // Header-less: which standard layouts do the first lines fit?
+    let mut seen: Vec<&'static layout::Standard> = Vec::new();
+    let mut spans = [(0u32, 0u32); MAX_TOKENS];
+    for raw in crate::chunk::lines(sample).take(1000) {
+        let line = parse::trim_line(raw);
+        let n = parse::tokenize(line, &mut spans);
+        if n == 0 || n > MAX_TOKENS {
+            continue;
+        }
+        if let Ok(std) = layout::match_standard(line, &spans[..n])
+            && !seen.iter().any(|s| std::ptr::eq(*s, std))
+        {
+            seen.push(std);
+        }
+    }
+    if seen.is_empty() && first.is_some() {
+        notices.push(Notice::Warning(format!(
+            "{name}: no header line, no --fields, and its first lines fit no standard layout; every record will be refused"
+        )));
+    }
+    Ok(FilePlan::standard(&seen, schema))
+}
+
+impl Decoder {
+    /// Plans the inputs. Inputs that can't be opened or whose header is unusable are reported
+    /// (as [`Notice::Failed`] from [`Decoder::run`]) and left out; the others go on.
+    pub fn new(inputs: Vec<Input>, opts: Options) -> Result<Decoder, Error> {
+        let threads = if opts.threads == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            opts.threads
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("vpcflow-parse-{i}"))
+            .build()
+            .map_err(|e| Error::Usage(format!("cannot start {threads} threads: {e}")))?;
+        let mut schema = DatasetSchema::default();
+        let mut planned = Vec::new();
+        let mut early = Vec::new();
+        let mut stats = Stats {
+            inputs: inputs.len() as u64,
+            ..Stats::default()
+        };
+        for input in inputs {
+            let name = input.display();
+            let mut pending = None;
+            let sample = match &input {
+                Input::Stdin => {
+                    let mut blocks =
+                        source::open(&input, opts.window_bytes).map_err(|e| Error::Read {
+                            input: name.clone(),
+                            offset: 0,
+                            source: e,
+                        })?;
+                    let first = blocks.next_block().map_err(|e| Error::Read {
+                        input: name.clone(),
+                        offset: 0,
+                        source: e,
+                    })?;
+                    let sample = first
+                        .as_ref()
+                        .map(|b| b.bytes()[..b.bytes().len().min(opts.sample_bytes)].to_vec())
+                        .unwrap_or_default();
+                    pending = Some((blocks, first));
+                    Ok(sample)
+                }
+                Input::Path(_) => Blocks::sample(&input, opts.sample_bytes),
+            };
+            let sample = match sample {
+                Ok(s) => s,
+                Err(e) => {
+                    stats.failed_inputs += 1;
+                    early.push(Notice::Failed(Error::Read {
+                        input: name,
+                        offset: 0,
+                        source: e,
+                    }));
+                    continue;
+                }
+            };
+            match plan_input(&name, &sample, &opts, &mut schema, &mut early) {
+                Ok(plan) => planned.push(Planned {
+                    input,
+                    name,
+                    plan,
+                    pending,
+                }),
+                Err(e) => {
+                    stats.failed_inputs += 1;
+                    early.push(Notice::Failed(e));
+                }
+            }
+        }
+        if schema.columns().is_empty() {
+            // Nothing named any column (empty inputs only): use the v2 default columns, so even
+            // an empty dataset has the schema readers expect.
+            let std = layout::Standard::by_count(14).expect("the default layout has 14 fields");
+            for c in &std.layout().columns {
+                schema.add(c);
+            }
+        }
+        let arrow = schema.arrow();
+        Ok(Decoder {
+            planned,
+            schema,
+            arrow,
+            opts,
+            pool,
+            stats,
+            early,
+        })
+    }
+
+    /// The dataset's Arrow schema.
+    pub fn schema(&self) -> SchemaRef {
+        self.arrow.clone()
+    }
+
+    /// The dataset's columns.
+    pub fn columns(&self) -> &DatasetSchema {
+        &self.schema
+    }
+
+    /// Decodes every input. `on_batch` receives batches in input order, on a thread of its own
+    /// (so writing overlaps parsing); an error from it stops the run. `on_reject` receives refused
+    /// lines, `on_notice` failed inputs and warnings, `on_progress` the bytes read so far.
+    pub fn run<B>(
+        mut self,
+        on_batch: B,
+        on_reject: &mut dyn FnMut(&RejectReport<'_>),
+        on_notice: &mut dyn FnMut(Notice),
+        on_progress: &mut dyn FnMut(u64),
+    ) -> Result<Stats, Error>
+    where
+        B: FnMut(RecordBatch) -> Result<(), Error> + Send,
+    {
+        for n in self.early.drain(..) {
+            on_notice(n);
+        }
+        let mut stats = self.stats.clone();
+        let (tx, rx) = mpsc::sync_channel::<RecordBatch>(64);
+        std::thread::scope(|scope| {
+            let writer = scope.spawn(move || {
+                let mut on_batch = on_batch;
+                let mut rows = 0u64;
+                for b in rx {
+                    rows += b.num_rows() as u64;
+                    on_batch(b)?;
+                }
+                Ok::<u64, Error>(rows)
+            });
+            let produced = self.produce(&tx, &mut stats, on_reject, on_notice, on_progress);
+            drop(tx);
+            let written = writer
+                .join()
+                .map_err(|_| Error::Usage("the writer thread panicked".into()))?;
+            // A writer error is the root cause when both failed (parsing stops when it can't send).
+            let rows = written?;
+            produced?;
+            stats.rows_written = rows;
+            Ok(stats)
+        })
+    }
+
+    fn produce(
+        &mut self,
+        tx: &mpsc::SyncSender<RecordBatch>,
+        stats: &mut Stats,
+        on_reject: &mut dyn FnMut(&RejectReport<'_>),
+        on_notice: &mut dyn FnMut(Notice),
+        on_progress: &mut dyn FnMut(u64),
+    ) -> Result<(), Error> {
+        let sent_failed = || Error::Usage("output closed early".to_string());
+        for p in std::mem::take(&mut self.planned) {
+            let Planned {
+                input,
+                name,
+                plan,
+                pending,
+            } = p;
+            let (mut blocks, mut first) = match pending {
+                Some((b, f)) => (b, f),
+                None => match source::open(&input, self.opts.window_bytes) {
+                    Ok(b) => (b, None),
+                    Err(e) => {
+                        stats.failed_inputs += 1;
+                        on_notice(Notice::Failed(Error::Read {
+                            input: name,
+                            offset: 0,
+                            source: e,
+                        }));
+                        continue;
+                    }
+                },
+            };
+            let mut line_base = 0u64;
+            let mut offset = 0u64;
+            loop {
+                let block = match first.take() {
+                    Some(b) => b,
+                    None => match blocks.next_block() {
+                        Ok(Some(b)) => b,
+                        Ok(None) => break,
+                        Err(e) => {
+                            stats.failed_inputs += 1;
+                            on_notice(Notice::Failed(Error::Read {
+                                input: name.clone(),
+                                offset,
+                                source: e,
+                            }));
+                            break;
+                        }
+                    },
+                };
+                let data = block.bytes();
+                let ranges = crate::chunk::split(data, self.opts.chunk_bytes);
+                let schema = &self.arrow;
+                let plan = &plan;
+                let outputs: Vec<ChunkOutput> = self.pool.install(|| {
+                    ranges
+                        .par_iter()
+                        .map(|r| {
+                            batch::parse_chunk(
+                                &data[r.clone()],
+                                block.offset + r.start as u64,
+                                plan,
+                                schema,
+                            )
+                        })
+                        .collect()
+                });
+                for out in outputs {
+                    stats.records += out.records;
+                    stats.rejected += out.rejects.len() as u64;
+                    stats.header_lines += out.headers;
+                    stats.blank_lines += out.blank;
+                    for r in &out.rejects {
+                        on_reject(&RejectReport {
+                            input: &name,
+                            line: line_base + r.line_in_chunk + 1,
+                            offset: r.offset,
+                            reason: &r.reason,
+                            raw: &r.raw,
+                        });
+                    }
+                    line_base += out.lines;
+                    if let Some(b) = out.batch {
+                        tx.send(b).map_err(|_| sent_failed())?;
+                    }
+                }
+                offset = block.offset + data.len() as u64;
+                stats.bytes_read += data.len() as u64;
+                on_progress(stats.bytes_read);
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,62 @@
+//! The library's error type: every variant carries the context a user needs (which input, which
+//! line or offset, why).
+
+use std::path::{Path, PathBuf};
+
+/// Errors from reading inputs, planning layouts and writing outputs.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An I/O error on a named file.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// An input whose header line can't be used.
+    #[error("{input}: line {line}: header: {reason}")]
+    Header {
+        /// The input.
+        input: String,
+        /// 1-based line number of the header.
+        line: u64,
+        /// What is wrong with it.
+        reason: crate::layout::LayoutError,
+    },
+    /// An input that could not be read completely.
+    #[error("{input}: read failed after {offset} bytes: {source}")]
+    Read {
+        /// The input.
+        input: String,
+        /// Bytes (decompressed) read before the failure.
+        offset: u64,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// A bad `--fields` value.
+    #[error("--fields: {0}")]
+    Fields(crate::layout::LayoutError),
+    /// Writing the output failed.
+    #[error("writing {path}: {reason}")]
+    Write {
+        /// The output.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A problem with how the tool was asked to run.
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl Error {
+    /// An I/O error on `path`.
+    #[cold]
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! vpcflow turns AWS VPC and Transit Gateway flow logs into Arrow record batches, Parquet and NDJSON.
+//!
+//! The pipeline: [`source`] reads inputs as line-aligned blocks (memory-mapped files, gzip, stdin);
+//! [`layout`] learns each input's fields (header line, `--fields`, or AWS's standard layouts);
+//! [`chunk`] splits blocks into line-aligned chunks; [`batch`] parses a chunk into a
+//! `RecordBatch` ([`parse`] does the per-token work); [`decode`] runs chunks in parallel with
+//! rayon and delivers batches in input order; [`sink`] writes them.
+
+pub mod batch;
+pub mod chunk;
+pub mod decode;
+pub mod error;
+pub mod fields;
+pub mod layout;
+pub mod parse;
+pub mod sink;
+pub mod source;
+
+pub use decode::{Decoder, Options, Stats};
+pub use error::Error;

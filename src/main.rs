@@ -1,0 +1,394 @@
+//! The `vpcflow` command line: a thin layer of clap, messages and exit codes over the library.
+
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use vpcflow::decode::{Notice, RejectReport};
+use vpcflow::fields::FIELDS;
+use vpcflow::layout::{Layout, STANDARD};
+use vpcflow::sink::AtomicFile;
+use vpcflow::sink::parquet::{ParquetOptions, ParquetSink};
+use vpcflow::{Decoder, Options, Stats, source};
+
+/// Exit status when `--strict` meets a refused line.
+const EXIT_STRICT: u8 = 3;
+/// Exit status when an input or the output failed.
+const EXIT_FAILED: u8 = 1;
+
+#[derive(Parser)]
+#[command(
+    name = "vpcflow",
+    version,
+    about = "Turn AWS VPC and Transit Gateway flow logs into Parquet, fast"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Convert flow logs (files, directories, `-` for stdin; plain or gzip) into one dataset.
+    Convert(ConvertArgs),
+    /// List every known flow log field: AWS name, column, type, version.
+    Fields {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// Apache Parquet (zstd), AWS's column names and types.
+    Parquet,
+}
+
+#[derive(Parser)]
+struct ConvertArgs {
+    /// Input files or directories (walked recursively); `-` reads standard input.
+    #[arg(required = true)]
+    inputs: Vec<String>,
+    /// Output file (`-` for standard output).
+    #[arg(short, long)]
+    output: String,
+    /// Output format (default: from the output's extension, else parquet).
+    #[arg(long)]
+    to: Option<Format>,
+    /// Layout of header-less input: `'${version} ${account-id} …'`, plain names, or `default`.
+    /// A header line in a file takes precedence.
+    #[arg(long)]
+    fields: Option<String>,
+    /// Write every refused line, verbatim, to this file.
+    #[arg(long)]
+    rejects: Option<PathBuf>,
+    /// Write run statistics as JSON to this file.
+    #[arg(long)]
+    stats: Option<PathBuf>,
+    /// Parser threads (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Fail (exit 3, no output) if any line is refused.
+    #[arg(long)]
+    strict: bool,
+    /// How many refused lines are shown in full on stderr before only counting them.
+    #[arg(long, default_value_t = 20)]
+    show_rejects: u64,
+    /// zstd compression level for Parquet.
+    #[arg(long, default_value_t = 1)]
+    zstd_level: i32,
+    /// Rows per Parquet row group.
+    #[arg(long, default_value_t = 1 << 20)]
+    row_group_rows: usize,
+    /// Bytes per parallel parsing chunk (tuning and tests).
+    #[arg(long, default_value_t = 1 << 20, hide = true)]
+    chunk_bytes: usize,
+    /// Bytes of an input held in memory at once (tuning and tests).
+    #[arg(long, default_value_t = 32 << 20, hide = true)]
+    window_bytes: usize,
+    /// No progress bar and no summary line.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Convert(args) => convert(args),
+        Command::Fields { json } => print_fields(json).map(|()| ExitCode::SUCCESS),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            if is_broken_pipe(&e) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("vpcflow: error: {e:#}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn print_fields(json: bool) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        let rows: Vec<serde_json::Value> = FIELDS
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "aws_name": f.aws, "column": f.column, "type": f.kind.name(),
+                    "version": f.version, "scope": f.scope.name(), "description": f.description,
+                })
+            })
+            .collect();
+        serde_json::to_writer_pretty(&mut out, &rows)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{:<27} {:<27} {:<6} {:>3}  {:<8} description",
+        "aws name", "column", "type", "ver", "scope"
+    )?;
+    for f in FIELDS {
+        writeln!(
+            out,
+            "{:<27} {:<27} {:<6} {:>3}  {:<8} {}",
+            f.aws,
+            f.column,
+            f.kind.name(),
+            f.version,
+            f.scope.name(),
+            f.description
+        )?;
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Standard layouts tried on header-less input without --fields:"
+    )?;
+    for s in STANDARD {
+        writeln!(out, "  {:<18} {}", s.name, s.description)?;
+    }
+    Ok(())
+}
+
+fn format_for(args: &ConvertArgs) -> Result<Format> {
+    if let Some(f) = args.to {
+        return Ok(f);
+    }
+    let ext = Path::new(&args.output)
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("");
+    match ext {
+        "ndjson" | "json" | "jsonl" => {
+            bail!("NDJSON output is not available yet; use a .parquet output")
+        }
+        _ => Ok(Format::Parquet),
+    }
+}
+
+struct Rejects {
+    shown: u64,
+    limit: u64,
+    file: Option<BufWriter<File>>,
+    error: Option<std::io::Error>,
+}
+
+impl Rejects {
+    fn report(&mut self, r: &RejectReport<'_>) {
+        if self.shown < self.limit {
+            let raw = String::from_utf8_lossy(&r.raw[..r.raw.len().min(300)]);
+            let more = if r.raw.len() > 300 { "…" } else { "" };
+            eprintln!(
+                "vpcflow: refused {}:{}: {}: {raw}{more}",
+                r.input, r.line, r.reason
+            );
+        }
+        self.shown += 1;
+        if let Some(f) = &mut self.file
+            && self.error.is_none()
+            && let Err(e) = f.write_all(r.raw).and_then(|()| f.write_all(b"\n"))
+        {
+            self.error = Some(e);
+        }
+    }
+}
+
+fn stats_json(stats: &Stats, seconds: f64) -> serde_json::Value {
+    serde_json::json!({
+        "inputs": stats.inputs,
+        "failed_inputs": stats.failed_inputs,
+        "records": stats.records,
+        "rows_written": stats.rows_written,
+        "rejected": stats.rejected,
+        "bytes_read": stats.bytes_read,
+        "header_lines": stats.header_lines,
+        "blank_lines": stats.blank_lines,
+        "seconds": (seconds * 1000.0).round() / 1000.0,
+    })
+}
+
+fn convert(args: ConvertArgs) -> Result<ExitCode> {
+    let started = Instant::now();
+    let format = format_for(&args)?;
+    let fields = match &args.fields {
+        Some(f) => Some(Layout::from_fields_arg(f).map_err(vpcflow::Error::Fields)?),
+        None => None,
+    };
+    if let Some(l) = &fields
+        && !l.unknown.is_empty()
+    {
+        eprintln!(
+            "vpcflow: warning: --fields names fields vpcflow doesn't know, kept as text: {}",
+            l.unknown.join(", ")
+        );
+    }
+    let inputs = source::expand(&args.inputs)?;
+    if inputs
+        .iter()
+        .filter(|i| **i == source::Input::Stdin)
+        .count()
+        > 1
+    {
+        bail!("standard input ('-') can be named only once");
+    }
+    let total_bytes: u64 = inputs
+        .iter()
+        .filter_map(|i| match i {
+            source::Input::Path(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+            source::Input::Stdin => None,
+        })
+        .sum();
+    let opts = Options {
+        threads: args.threads,
+        chunk_bytes: args.chunk_bytes.max(1),
+        window_bytes: args.window_bytes.max(1),
+        fields,
+        ..Options::default()
+    };
+    let decoder = Decoder::new(inputs, opts)?;
+    let schema = decoder.schema();
+
+    let progress = if !args.quiet && std::io::stderr().is_terminal() {
+        let pb = indicatif::ProgressBar::new(total_bytes);
+        pb.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        Some(pb)
+    } else {
+        None
+    };
+
+    let mut rejects = Rejects {
+        shown: 0,
+        limit: args.show_rejects,
+        file: match &args.rejects {
+            Some(p) => Some(BufWriter::new(
+                File::create(p).with_context(|| format!("creating {}", p.display()))?,
+            )),
+            None => None,
+        },
+        error: None,
+    };
+    let mut failed = Vec::new();
+    let mut on_notice = |n: Notice| match n {
+        Notice::Failed(e) => {
+            eprintln!("vpcflow: error: {e}");
+            failed.push(e.to_string());
+        }
+        Notice::Warning(w) => eprintln!("vpcflow: warning: {w}"),
+    };
+    let mut on_progress = |b: u64| {
+        if let Some(pb) = &progress {
+            pb.set_position(b);
+        }
+    };
+
+    let to_stdout = args.output == "-";
+    let (atomic, out): (Option<AtomicFile>, Box<dyn Write + Send>) = if to_stdout {
+        (
+            None,
+            Box::new(BufWriter::with_capacity(1 << 20, std::io::stdout())),
+        )
+    } else {
+        let dest = Path::new(&args.output);
+        let (a, f) =
+            AtomicFile::create(dest).with_context(|| format!("creating {}", dest.display()))?;
+        (Some(a), Box::new(BufWriter::with_capacity(1 << 20, f)))
+    };
+    let stats = match format {
+        Format::Parquet => {
+            let popts = ParquetOptions {
+                zstd_level: args.zstd_level,
+                row_group_rows: args.row_group_rows,
+            };
+            let mut sink = ParquetSink::new(out, &args.output, schema, &popts)?;
+            let stats = decoder.run(
+                |b| sink.write(&b),
+                &mut |r| rejects.report(r),
+                &mut on_notice,
+                &mut on_progress,
+            )?;
+            let mut w = sink.finish()?;
+            w.flush()
+                .with_context(|| format!("writing {}", args.output))?;
+            stats
+        }
+    };
+    if let Some(pb) = &progress {
+        pb.finish_and_clear();
+    }
+    if let Some(mut f) = rejects.file.take() {
+        f.flush().context("writing the rejects file")?;
+    }
+    if let Some(e) = rejects.error {
+        return Err(e).context("writing the rejects file");
+    }
+    let secs = started.elapsed().as_secs_f64();
+    if let Some(p) = &args.stats {
+        let text = serde_json::to_string_pretty(&stats_json(&stats, secs))? + "\n";
+        std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?;
+    }
+    if rejects.shown > rejects.limit {
+        eprintln!(
+            "vpcflow: … and {} more refused lines",
+            rejects.shown - rejects.limit
+        );
+    }
+    let strict_failed = args.strict && stats.rejected > 0;
+    if !strict_failed && let Some(a) = atomic {
+        a.commit()
+            .with_context(|| format!("renaming the finished output to {}", args.output))?;
+    }
+    if !args.quiet {
+        let mb = stats.bytes_read as f64 / 1e6;
+        eprintln!(
+            "vpcflow: {} records: {} rows written, {} rejected; {:.1} MB in {:.2} s ({:.0} MB/s){}",
+            stats.records,
+            stats.rows_written,
+            stats.rejected,
+            mb,
+            secs,
+            mb / secs.max(1e-9),
+            if strict_failed || to_stdout {
+                String::new()
+            } else {
+                format!(" -> {}", args.output)
+            }
+        );
+    }
+    if strict_failed {
+        eprintln!(
+            "vpcflow: error: --strict: {} lines refused; no output written",
+            stats.rejected
+        );
+        return Ok(ExitCode::from(EXIT_STRICT));
+    }
+    if !failed.is_empty() {
+        eprintln!(
+            "vpcflow: error: {} of {} inputs failed",
+            failed.len(),
+            stats.inputs
+        );
+        return Ok(ExitCode::from(EXIT_FAILED));
+    }
+    Ok(ExitCode::SUCCESS)
+}

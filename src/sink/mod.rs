@@ -1,0 +1,48 @@
+//! Outputs: consumers of the decoder's record batches.
+
+pub mod parquet;
+
+use std::path::{Path, PathBuf};
+
+/// A file written under a temporary name next to its destination and renamed into place only
+/// when complete, so a failed or killed run never leaves a file that looks finished.
+pub struct AtomicFile {
+    tmp: PathBuf,
+    dest: PathBuf,
+    done: bool,
+}
+
+impl AtomicFile {
+    /// Creates the temporary file for `dest`.
+    pub fn create(dest: &Path) -> std::io::Result<(AtomicFile, std::fs::File)> {
+        let name = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "out".into());
+        let tmp = dest.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+        let file = std::fs::File::create(&tmp)?;
+        Ok((
+            AtomicFile {
+                tmp,
+                dest: dest.to_path_buf(),
+                done: false,
+            },
+            file,
+        ))
+    }
+
+    /// Moves the finished file into place.
+    pub fn commit(mut self) -> std::io::Result<()> {
+        std::fs::rename(&self.tmp, &self.dest)?;
+        self.done = true;
+        Ok(())
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! Bytes from inputs: memory-mapped files, gzip streams and standard input, delivered as
+//! line-aligned blocks of bounded size so memory stays flat however large an input is.
+//!
+//! Plain files are memory-mapped one window at a time; gzip (detected by its magic bytes, any
+//! number of concatenated members) and standard input are read as streams into reused buffers.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use memmap2::{Mmap, MmapOptions};
+
+use crate::error::Error;
+
+/// One input as named on the command line (after directories are walked).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// A file.
+    Path(PathBuf),
+    /// Standard input (`-`).
+    Stdin,
+}
+
+impl Input {
+    /// The name used in messages and statistics.
+    pub fn display(&self) -> String {
+        match self {
+            Input::Path(p) => p.display().to_string(),
+            Input::Stdin => "<stdin>".to_string(),
+        }
+    }
+}
+
+/// Expands command-line inputs: `-` is standard input, a directory is walked recursively (files in
+/// name order, hidden files and our own temporary files skipped), anything else is a file.
+pub fn expand(args: &[String]) -> Result<Vec<Input>, Error> {
+    let mut out = Vec::new();
+    for a in args {
+        if a == "-" {
+            out.push(Input::Stdin);
+            continue;
+        }
+        let p = PathBuf::from(a);
+        let meta = std::fs::metadata(&p).map_err(|e| Error::io(&p, e))?;
+        if meta.is_dir() {
+            walk(&p, &mut out)?;
+        } else {
+            out.push(Input::Path(p));
+        }
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<Input>) -> Result<(), Error> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io(dir, e))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .map_err(|e| Error::io(dir, e))?;
+    entries.sort();
+    for p in entries {
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name.starts_with('.') {
+            continue;
+        }
+        let meta = std::fs::metadata(&p).map_err(|e| Error::io(&p, e))?;
+        if meta.is_dir() {
+            walk(&p, out)?;
+        } else if meta.is_file() {
+            out.push(Input::Path(p));
+        }
+    }
+    Ok(())
+}
+
+/// A line-aligned run of bytes from an input.
+pub struct Block {
+    data: BlockData,
+    len: usize,
+    /// Byte offset of the block's first byte in the (decompressed) input.
+    pub offset: u64,
+}
+
+enum BlockData {
+    Map(Mmap),
+    Owned(Vec<u8>),
+}
+
+impl Block {
+    /// The block's bytes: whole lines, the last possibly unterminated at end of input.
+    pub fn bytes(&self) -> &[u8] {
+        match &self.data {
+            BlockData::Map(m) => &m[..self.len],
+            BlockData::Owned(v) => &v[..self.len],
+        }
+    }
+}
+
+/// Produces an input's blocks in order.
+pub enum Blocks {
+    /// A plain file, mapped a window at a time.
+    Mapped {
+        /// The open file.
+        file: File,
+        /// Its length when opened.
+        len: u64,
+        /// Next byte to map.
+        pos: u64,
+        /// Target window size.
+        window: usize,
+    },
+    /// A stream (gzip, standard input).
+    Stream(StreamBlocks),
+}
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// Opens an input for block reading. `prefix` is data already taken from standard input.
+pub fn open(input: &Input, window: usize) -> io::Result<Blocks> {
+    match input {
+        Input::Stdin => {
+            let mut r = BufReader::with_capacity(1 << 20, io::stdin());
+            let gz = r.fill_buf()?.starts_with(&GZIP_MAGIC);
+            let reader: Box<dyn Read + Send> = if gz {
+                Box::new(flate2::bufread::MultiGzDecoder::new(r))
+            } else {
+                Box::new(r)
+            };
+            Ok(Blocks::Stream(StreamBlocks::new(reader, window)))
+        }
+        Input::Path(p) => {
+            let mut file = File::open(p)?;
+            let mut magic = [0u8; 2];
+            let n = read_up_to(&mut file, &mut magic)?;
+            if n == 2 && magic == GZIP_MAGIC {
+                let file = File::open(p)?;
+                let r = BufReader::with_capacity(1 << 20, file);
+                return Ok(Blocks::Stream(StreamBlocks::new(
+                    Box::new(flate2::bufread::MultiGzDecoder::new(r)),
+                    window,
+                )));
+            }
+            let len = file.metadata()?.len();
+            Ok(Blocks::Mapped {
+                file,
+                len,
+                pos: 0,
+                window,
+            })
+        }
+    }
+}
+
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+impl Blocks {
+    /// The next block, or `None` at end of input.
+    pub fn next_block(&mut self) -> io::Result<Option<Block>> {
+        match self {
+            Blocks::Stream(s) => s.next_block(),
+            Blocks::Mapped {
+                file,
+                len,
+                pos,
+                window,
+            } => {
+                if *pos >= *len {
+                    return Ok(None);
+                }
+                let mut want = (*window).max(1) as u64;
+                loop {
+                    let map_len = want.min(*len - *pos) as usize;
+                    // SAFETY: the map is read-only and private to this process. As with any
+                    // memory-mapped input (ripgrep documents the same contract), another process
+                    // truncating or rewriting the file while we read it is outside what we can
+                    // guard against; flow log archives are immutable objects, and the README says
+                    // inputs must not change during a run.
+                    let map = unsafe { MmapOptions::new().offset(*pos).len(map_len).map(&*file)? };
+                    let at_end = *pos + map_len as u64 >= *len;
+                    let used = if at_end {
+                        Some(map_len)
+                    } else {
+                        memchr::memrchr(b'\n', &map).map(|i| i + 1)
+                    };
+                    if let Some(used) = used {
+                        let block = Block {
+                            data: BlockData::Map(map),
+                            len: used,
+                            offset: *pos,
+                        };
+                        *pos += used as u64;
+                        return Ok(Some(block));
+                    }
+                    // A line longer than the window: map more.
+                    want = want.saturating_mul(2);
+                }
+            }
+        }
+    }
+
+    /// Up to `limit` bytes from the start of the input (whole lines where possible), for layout
+    /// detection. Reading it consumes nothing from a later `open`.
+    pub fn sample(input: &Input, limit: usize) -> io::Result<Vec<u8>> {
+        let mut blocks = open(input, limit)?;
+        Ok(blocks
+            .next_block()?
+            .map(|b| b.bytes().to_vec())
+            .unwrap_or_default())
+    }
+}
+
+/// Reads a stream into line-aligned blocks.
+pub struct StreamBlocks {
+    reader: Box<dyn Read + Send>,
+    carry: Vec<u8>,
+    window: usize,
+    offset: u64,
+    eof: bool,
+}
+
+impl StreamBlocks {
+    fn new(reader: Box<dyn Read + Send>, window: usize) -> Self {
+        StreamBlocks {
+            reader,
+            carry: Vec::new(),
+            window: window.max(1),
+            offset: 0,
+            eof: false,
+        }
+    }
+
+    fn next_block(&mut self) -> io::Result<Option<Block>> {
+        let mut buf = std::mem::take(&mut self.carry);
+        let mut target = self.window;
+        loop {
+            while buf.len() < target && !self.eof {
+                let old = buf.len();
+                let want = (target - old).max(64 * 1024);
+                buf.resize(old + want, 0);
+                match self.reader.read(&mut buf[old..]) {
+                    Ok(0) => {
+                        buf.truncate(old);
+                        self.eof = true;
+                    }
+                    Ok(k) => buf.truncate(old + k),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(old),
+                    Err(e) => {
+                        buf.truncate(old);
+                        return Err(e);
+                    }
+                }
+            }
+            if buf.is_empty() {
+                return Ok(None);
+            }
+            let used = if self.eof {
+                Some(buf.len())
+            } else {
+                memchr::memrchr(b'\n', &buf).map(|i| i + 1)
+            };
+            match used {
+                Some(used) => {
+                    self.carry = buf[used..].to_vec();
+                    let block = Block {
+                        len: used,
+                        data: BlockData::Owned(buf),
+                        offset: self.offset,
+                    };
+                    self.offset += used as u64;
+                    return Ok(Some(block));
+                }
+                // A line longer than the window: read more.
+                None => target = target.saturating_mul(2),
+            }
+        }
+    }
+}
