@@ -36,6 +36,14 @@ struct Cli {
 enum Command {
     /// Convert flow logs (files, directories, `-` for stdin; plain or gzip) into one dataset.
     Convert(ConvertArgs),
+    /// Print a Parquet file's schema, row count and first rows as a table.
+    Show {
+        /// The Parquet file.
+        file: PathBuf,
+        /// How many rows to print.
+        #[arg(short = 'n', long, default_value_t = 20)]
+        rows: usize,
+    },
     /// List every known flow log field: AWS name, column, type, version.
     Fields {
         /// Print JSON instead of a table.
@@ -101,6 +109,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Convert(args) => convert(args),
+        Command::Show { file, rows } => show(&file, rows).map(|()| ExitCode::SUCCESS),
         Command::Fields { json } => print_fields(json).map(|()| ExitCode::SUCCESS),
     };
     match result {
@@ -163,6 +172,39 @@ fn print_fields(json: bool) -> Result<()> {
     for s in STANDARD {
         writeln!(out, "  {:<18} {}", s.name, s.description)?;
     }
+    Ok(())
+}
+
+fn show(path: &Path, rows: usize) -> Result<()> {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+        .with_context(|| format!("reading {}", path.display()))?;
+    let total = builder.metadata().file_metadata().num_rows();
+    let schema = builder.schema().clone();
+    let mut batches = Vec::new();
+    let mut have = 0;
+    for b in builder.with_batch_size(rows.clamp(1, 8192)).build()? {
+        let b = b?;
+        have += b.num_rows();
+        batches.push(b);
+        if have >= rows {
+            break;
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    let cols: Vec<String> = schema
+        .fields()
+        .iter()
+        .map(|f| format!("{} {}", f.name(), f.data_type()))
+        .collect();
+    writeln!(
+        out,
+        "{}: {total} rows; columns: {}",
+        path.display(),
+        cols.join(", ")
+    )?;
+    out.write_all(vpcflow::sink::table::render(&schema, &batches, rows)?.as_bytes())?;
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! Outputs: consumers of the decoder's record batches.
 
 pub mod parquet;
+pub mod table;
 
 use std::path::{Path, PathBuf};
 

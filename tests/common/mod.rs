@@ -1,0 +1,198 @@
+//! Helpers shared by the integration tests: running the binary, reading Parquet back, and
+//! rendering batches as canonical text.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use arrow::array::{Array, Int32Array, Int64Array, StringArray};
+use arrow::datatypes::DataType;
+use arrow::record_batch::RecordBatch;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn testdata(name: &str) -> PathBuf {
+    repo().join("testdata").join(name)
+}
+
+/// Runs the vpcflow binary.
+pub fn vpcflow(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vpcflow"))
+        .args(args)
+        .output()
+        .expect("run vpcflow")
+}
+
+/// Reads a Parquet file back into batches.
+pub fn read_parquet(path: &Path) -> (arrow::datatypes::SchemaRef, Vec<RecordBatch>) {
+    let file = std::fs::File::open(path).expect("open parquet");
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).expect("parquet footer");
+    let schema = builder.schema().clone();
+    let batches = builder
+        .build()
+        .expect("reader")
+        .collect::<Result<Vec<_>, _>>()
+        .expect("batches");
+    (schema, batches)
+}
+
+fn type_name(t: &DataType) -> &'static str {
+    match t {
+        DataType::Int32 => "int32",
+        DataType::Int64 => "int64",
+        DataType::Utf8 => "utf8",
+        _ => "other",
+    }
+}
+
+/// Canonical text: a `name:type` header line, then one line per row, values separated by `|`,
+/// nulls as `NULL`.
+pub fn render(schema: &arrow::datatypes::Schema, batches: &[RecordBatch]) -> String {
+    let mut out = schema
+        .fields()
+        .iter()
+        .map(|f| format!("{}:{}", f.name(), type_name(f.data_type())))
+        .collect::<Vec<_>>()
+        .join("|");
+    out.push('\n');
+    for b in batches {
+        for row in 0..b.num_rows() {
+            let vals: Vec<String> = b
+                .columns()
+                .iter()
+                .map(|c| {
+                    if c.is_null(row) {
+                        return "NULL".to_string();
+                    }
+                    match c.data_type() {
+                        DataType::Int32 => c
+                            .as_any()
+                            .downcast_ref::<Int32Array>()
+                            .unwrap()
+                            .value(row)
+                            .to_string(),
+                        DataType::Int64 => c
+                            .as_any()
+                            .downcast_ref::<Int64Array>()
+                            .unwrap()
+                            .value(row)
+                            .to_string(),
+                        DataType::Utf8 => c
+                            .as_any()
+                            .downcast_ref::<StringArray>()
+                            .unwrap()
+                            .value(row)
+                            .to_string(),
+                        t => panic!("unexpected type {t}"),
+                    }
+                })
+                .collect();
+            out.push_str(&vals.join("|"));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// An independent, naive reading of a flow log with a header (or given names): split on
+/// whitespace, `-` is NULL, types from AWS's Parquet rules written out here again.
+pub fn naive(text: &str, names: Option<&str>) -> String {
+    const INT32: &[&str] = &[
+        "version",
+        "srcport",
+        "dstport",
+        "protocol",
+        "tcp_flags",
+        "traffic_path",
+        "encryption_status",
+    ];
+    const INT64: &[&str] = &[
+        "packets",
+        "bytes",
+        "start",
+        "end",
+        "packets_lost_no_route",
+        "packets_lost_blackhole",
+        "packets_lost_mtu_exceeded",
+        "packets_lost_ttl_expired",
+    ];
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let header = match names {
+        Some(n) => n.to_string(),
+        None => lines.next().unwrap_or("").to_string(),
+    };
+    let cols: Vec<String> = header
+        .split_whitespace()
+        .map(|n| {
+            let n = n
+                .trim_start_matches("${")
+                .trim_end_matches('}')
+                .replace('-', "_");
+            match n.as_str() {
+                "pkt_src_service" => "pkt_src_aws_service".to_string(),
+                "pkt_dst_service" => "pkt_dst_aws_service".to_string(),
+                _ => n,
+            }
+        })
+        .collect();
+    let ty = |c: &str| {
+        if INT32.contains(&c) {
+            "int32"
+        } else if INT64.contains(&c) {
+            "int64"
+        } else {
+            "utf8"
+        }
+    };
+    let mut out = cols
+        .iter()
+        .map(|c| format!("{c}:{}", ty(c)))
+        .collect::<Vec<_>>()
+        .join("|");
+    out.push('\n');
+    for l in lines {
+        let vals: Vec<String> = l
+            .split_whitespace()
+            .zip(&cols)
+            .map(|(v, c)| match (v, ty(c)) {
+                ("-", _) => "NULL".to_string(),
+                (v, "utf8") => v.to_string(),
+                (v, _) => v.parse::<i64>().expect("integer").to_string(),
+            })
+            .collect();
+        out.push_str(&vals.join("|"));
+        out.push('\n');
+    }
+    out
+}
+
+/// Converts `input` (plus extra args) to a temporary Parquet file; returns the rendered rows,
+/// the stats JSON and stderr.
+pub fn convert_render(input: &Path, extra: &[&str]) -> (String, serde_json::Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.parquet");
+    let stats = dir.path().join("stats.json");
+    let mut args = vec![
+        "convert",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--stats",
+        stats.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let o = vpcflow(&args);
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "vpcflow failed: {stderr}");
+    let (schema, batches) = read_parquet(&out);
+    let stats: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    assert_eq!(
+        stats["records"].as_u64().unwrap(),
+        stats["rows_written"].as_u64().unwrap() + stats["rejected"].as_u64().unwrap()
+    );
+    (render(&schema, &batches), stats, stderr)
+}
