@@ -6,7 +6,10 @@
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Int32Builder, Int64Builder, StringBuilder, new_null_array};
+use arrow::array::{
+    ArrayRef, BooleanBufferBuilder, Int32Array, Int64Array, StringArray, new_null_array,
+};
+use arrow::buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{Field as ArrowField, Schema, SchemaRef};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 
@@ -205,17 +208,88 @@ pub struct ChunkOutput {
     pub headers: u64,
 }
 
-enum Builder {
-    I32(Int32Builder),
-    I64(Int64Builder),
-    Str(StringBuilder),
+/// Column builders that can drop the values of a refused line: a line's values are appended as
+/// they are parsed, and [`Col::truncate`] undoes a partly appended line.
+enum Col {
+    I32(Vec<i32>, BooleanBufferBuilder),
+    I64(Vec<i64>, BooleanBufferBuilder),
+    Str(Vec<i32>, Vec<u8>, BooleanBufferBuilder),
 }
 
-#[derive(Clone, Copy)]
-enum Val {
-    Null,
-    Int(i64),
-    Span(u32, u32),
+impl Col {
+    fn new(kind: Kind, rows: usize, bytes: usize) -> Col {
+        match kind {
+            Kind::Int32 => Col::I32(Vec::with_capacity(rows), BooleanBufferBuilder::new(rows)),
+            Kind::Int64 => Col::I64(Vec::with_capacity(rows), BooleanBufferBuilder::new(rows)),
+            Kind::Utf8 => {
+                let mut offsets = Vec::with_capacity(rows + 1);
+                offsets.push(0);
+                Col::Str(
+                    offsets,
+                    Vec::with_capacity(bytes),
+                    BooleanBufferBuilder::new(rows),
+                )
+            }
+        }
+    }
+
+    #[inline]
+    fn push_null(&mut self) {
+        match self {
+            Col::I32(v, n) => {
+                v.push(0);
+                n.append(false);
+            }
+            Col::I64(v, n) => {
+                v.push(0);
+                n.append(false);
+            }
+            Col::Str(o, d, n) => {
+                o.push(d.len() as i32);
+                n.append(false);
+            }
+        }
+    }
+
+    /// Keeps the first `rows` values.
+    fn truncate(&mut self, rows: usize) {
+        match self {
+            Col::I32(v, n) => {
+                v.truncate(rows);
+                n.truncate(rows);
+            }
+            Col::I64(v, n) => {
+                v.truncate(rows);
+                n.truncate(rows);
+            }
+            Col::Str(o, d, n) => {
+                o.truncate(rows + 1);
+                d.truncate(o[rows] as usize);
+                n.truncate(rows);
+            }
+        }
+    }
+
+    fn finish(self) -> ArrayRef {
+        fn nulls(mut n: BooleanBufferBuilder) -> Option<NullBuffer> {
+            let b = NullBuffer::new(n.finish());
+            (b.null_count() > 0).then_some(b)
+        }
+        match self {
+            Col::I32(v, n) => Arc::new(Int32Array::new(v.into(), nulls(n))),
+            Col::I64(v, n) => Arc::new(Int64Array::new(v.into(), nulls(n))),
+            Col::Str(o, d, n) => {
+                let offsets = OffsetBuffer::new(ScalarBuffer::from(o));
+                // SAFETY: the offsets start at 0, never decrease and end at `d.len()` (each push
+                // records `d.len()` after extending it; truncation keeps a prefix), and every
+                // value is a slice of a line that passed `str::from_utf8`, cut at ASCII
+                // separators, so each value and the whole buffer are valid UTF-8.
+                Arc::new(unsafe {
+                    StringArray::new_unchecked(offsets, Buffer::from_vec(d), nulls(n))
+                })
+            }
+        }
+    }
 }
 
 fn max_for(kind: Kind, domain: Domain) -> u64 {
@@ -246,16 +320,11 @@ pub fn parse_chunk(
     plan: &FilePlan,
     schema: &SchemaRef,
 ) -> ChunkOutput {
-    let ncols = plan.columns.len();
     let cap = data.len() / 100 + 16;
-    let mut builders: Vec<Builder> = plan
+    let mut cols: Vec<Col> = plan
         .kinds
         .iter()
-        .map(|k| match k {
-            Kind::Int32 => Builder::I32(Int32Builder::with_capacity(cap)),
-            Kind::Int64 => Builder::I64(Int64Builder::with_capacity(cap)),
-            Kind::Utf8 => Builder::Str(StringBuilder::with_capacity(cap, cap * 12)),
-        })
+        .map(|k| Col::new(*k, cap, cap * 12))
         .collect();
     let maxes: Vec<u64> = plan
         .kinds
@@ -263,10 +332,11 @@ pub fn parse_chunk(
         .zip(&plan.domains)
         .map(|(k, d)| max_for(*k, *d))
         .collect();
+    let is_ip: Vec<bool> = plan.domains.iter().map(|d| *d == Domain::Ip).collect();
     let mut out = ChunkOutput::default();
     let mut spans = [(0u32, 0u32); MAX_TOKENS];
-    let mut vals = vec![Val::Null; ncols];
     let mut offset = base_offset;
+    let mut rows = 0usize;
 
     for (line_no, raw) in chunk::lines(data).enumerate() {
         let line_offset = offset;
@@ -290,16 +360,13 @@ pub fn parse_chunk(
             continue;
         }
         out.records += 1;
-        let text = match std::str::from_utf8(line) {
-            Ok(t) => t,
-            Err(e) => {
-                reject(
-                    &mut out,
-                    format!("invalid UTF-8 at byte {} of the line", e.valid_up_to()),
-                );
-                continue;
-            }
-        };
+        if let Err(e) = std::str::from_utf8(line) {
+            reject(
+                &mut out,
+                format!("invalid UTF-8 at byte {} of the line", e.valid_up_to()),
+            );
+            continue;
+        }
         let n = parse::tokenize(line, &mut spans);
         if n > MAX_TOKENS {
             reject(
@@ -356,63 +423,66 @@ pub fn parse_chunk(
                 }
             },
         };
-        // Check every value before committing any.
+        // Append each value as it is parsed; a bad value rolls the line back.
         let mut bad = None;
-        for (j, val) in vals.iter_mut().enumerate() {
+        for (j, col) in cols.iter_mut().enumerate() {
             let Some(t) = lp.token_of_col[j] else {
-                *val = Val::Null;
+                col.push_null();
                 continue;
             };
             let (s, e) = spans[t as usize];
             let tok = &line[s as usize..e as usize];
             if tok == b"-" {
-                *val = Val::Null;
+                col.push_null();
                 continue;
             }
-            *val = match plan.kinds[j] {
-                Kind::Int32 | Kind::Int64 => match parse::parse_uint(tok, maxes[j]) {
-                    Ok(v) => Val::Int(v as i64),
+            match col {
+                Col::I32(v, nulls) => match parse::parse_uint(tok, maxes[j]) {
+                    Ok(x) => {
+                        v.push(x as i32);
+                        nulls.append(true);
+                    }
                     Err(err) => {
                         bad = Some(token_reason(&plan.names[j], err, tok));
                         break;
                     }
                 },
-                Kind::Utf8 => {
-                    if plan.domains[j] == Domain::Ip && !parse::is_ip(tok) {
+                Col::I64(v, nulls) => match parse::parse_uint(tok, maxes[j]) {
+                    Ok(x) => {
+                        v.push(x as i64);
+                        nulls.append(true);
+                    }
+                    Err(err) => {
+                        bad = Some(token_reason(&plan.names[j], err, tok));
+                        break;
+                    }
+                },
+                Col::Str(offsets, bytes, nulls) => {
+                    if is_ip[j] && !parse::is_ip(tok) {
                         bad = Some(token_reason(&plan.names[j], TokenError::NotIp, tok));
                         break;
                     }
-                    Val::Span(s, e)
+                    bytes.extend_from_slice(tok);
+                    offsets.push(bytes.len() as i32);
+                    nulls.append(true);
                 }
-            };
+            }
         }
         if let Some(reason) = bad {
+            for c in &mut cols {
+                c.truncate(rows);
+            }
             reject(&mut out, reason);
             continue;
         }
-        for (b, v) in builders.iter_mut().zip(&vals) {
-            match (b, *v) {
-                (Builder::I32(b), Val::Int(x)) => b.append_value(x as i32),
-                (Builder::I64(b), Val::Int(x)) => b.append_value(x),
-                (Builder::Str(b), Val::Span(s, e)) => b.append_value(&text[s as usize..e as usize]),
-                (Builder::I32(b), _) => b.append_null(),
-                (Builder::I64(b), _) => b.append_null(),
-                (Builder::Str(b), _) => b.append_null(),
-            }
-        }
-        out.rows += 1;
+        rows += 1;
     }
+    out.rows = rows as u64;
 
-    if out.rows > 0 {
-        let rows = out.rows as usize;
+    if rows > 0 {
         let mut arrays: Vec<Option<ArrayRef>> = vec![None; schema.fields().len()];
-        for (j, b) in builders.into_iter().enumerate() {
-            let a: ArrayRef = match b {
-                Builder::I32(mut b) => Arc::new(b.finish()),
-                Builder::I64(mut b) => Arc::new(b.finish()),
-                Builder::Str(mut b) => Arc::new(b.finish()),
-            };
-            arrays[plan.columns[j]] = Some(a);
+        for (j, c) in cols.into_iter().enumerate() {
+            arrays[plan.columns[j]] = Some(c.finish());
         }
         let arrays: Vec<ArrayRef> = arrays
             .into_iter()

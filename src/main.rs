@@ -56,6 +56,9 @@ enum Command {
 enum Format {
     /// Apache Parquet (zstd), AWS's column names and types.
     Parquet,
+    /// Parse and count only, write nothing (for measuring the parser).
+    #[value(hide = true)]
+    Null,
 }
 
 #[derive(Parser)]
@@ -374,6 +377,12 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
                 .with_context(|| format!("writing {}", args.output))?;
             stats
         }
+        Format::Null => decoder.run(
+            |_| Ok(()),
+            &mut |r| rejects.report(r),
+            &mut on_notice,
+            &mut on_progress,
+        )?,
     };
     if let Some(pb) = &progress {
         pb.finish_and_clear();

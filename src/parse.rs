@@ -59,9 +59,21 @@ pub fn trim_line(mut line: &[u8]) -> &[u8] {
     line
 }
 
+/// A word whose bytes have their high bit set exactly where the byte of `w` is a space or a tab.
+/// Exact per byte (no borrow crosses a byte): `t & 0x7f + 0x7f` sets the high bit of every byte
+/// of `t` that has a low bit set, `| t` adds those with the high bit set, so only zero bytes of
+/// `t = w ^ pattern` are left clear.
+#[inline(always)]
+fn sep_mask(w: u64) -> u64 {
+    const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let zero_bytes = |t: u64| !(((t & LO7).wrapping_add(LO7)) | t) & HI;
+    zero_bytes(w ^ 0x2020_2020_2020_2020) | zero_bytes(w ^ 0x0909_0909_0909_0909)
+}
+
 /// Splits a trimmed line into token spans `(start, end)`, writing at most `out.len()` of them.
 /// Returns the total number of tokens in the line, which may exceed `out.len()`; only the first
-/// `out.len()` spans are written then.
+/// `out.len()` spans are written then. Scans eight bytes at a time for the end of a token.
 #[inline]
 pub fn tokenize(line: &[u8], out: &mut [(u32, u32)]) -> usize {
     let mut n = 0usize;
@@ -75,8 +87,21 @@ pub fn tokenize(line: &[u8], out: &mut [(u32, u32)]) -> usize {
             break;
         }
         let start = i;
-        while i < len && !is_sep(line[i]) {
-            i += 1;
+        loop {
+            if let Some(word) = line.get(i..i + 8) {
+                let w = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+                let m = sep_mask(w);
+                if m != 0 {
+                    i += (m.trailing_zeros() / 8) as usize;
+                    break;
+                }
+                i += 8;
+            } else {
+                while i < len && !is_sep(line[i]) {
+                    i += 1;
+                }
+                break;
+            }
         }
         if let Some(slot) = out.get_mut(n) {
             *slot = (start as u32, i as u32);
@@ -263,7 +288,15 @@ mod tests {
         }
 
         #[test]
-        fn tokenizer_agrees_with_split_whitespace(s in "[ \tab1-]{0,40}\r?") {
+        fn separator_mask_is_exact(w in any::<[u8; 8]>()) {
+            let m = sep_mask(u64::from_le_bytes(w));
+            for (k, b) in w.iter().enumerate() {
+                prop_assert_eq!(m >> (8 * k + 7) & 1 == 1, *b == b' ' || *b == b'\t', "byte {}", k);
+            }
+        }
+
+        #[test]
+        fn tokenizer_agrees_with_split_whitespace(s in "[ \tab1\u{80}\u{a0}é-]{0,60}\r?") {
             let naive: Vec<&str> = s.trim_end_matches('\r').split([' ', '\t']).filter(|t| !t.is_empty()).collect();
             prop_assert_eq!(tokens(&s), naive);
         }

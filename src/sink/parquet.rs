@@ -1,13 +1,27 @@
 //! Parquet output with AWS's column names and types: zstd, page statistics, dictionary encoding
-//! where it pays (the writer falls back to plain pages for high-cardinality columns).
+//! where it pays, and columns encoded in parallel.
+//!
+//! The writer keeps one Parquet column writer per column for the current row group. Each incoming
+//! batch is split by column and the columns are encoded concurrently (rayon); when the row group is
+//! full, the encoded column chunks are appended to the file in order. Only the current row group's
+//! encoded (compressed) pages are held in memory.
+//!
+//! Dictionary encoding is switched off for columns whose values are nearly unique per flow
+//! (addresses, ephemeral ports, counters, ECS task/container ids): interning them costs more time
+//! than the dictionary saves space. Low-cardinality columns (account, interface, action, status,
+//! protocol, ports of services, VPC/subnet ids, regions…) keep it.
 
 use std::io::Write;
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_writer::{ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::writer::SerializedFileWriter;
+use parquet::schema::types::ColumnPath;
+use rayon::prelude::*;
 
 use crate::error::Error;
 
@@ -29,23 +43,54 @@ impl Default for ParquetOptions {
     }
 }
 
-/// Writer properties for flow log datasets.
-pub fn properties(opts: &ParquetOptions) -> Result<WriterProperties, Error> {
+/// Columns whose values are close to unique per record: no dictionary.
+const NO_DICTIONARY: &[&str] = &[
+    "srcport",
+    "packets",
+    "bytes",
+    "ecs_container_id",
+    "ecs_second_container_id",
+    "ecs_task_arn",
+    "ecs_task_id",
+    "ecs_container_instance_arn",
+    "ecs_container_instance_id",
+];
+
+/// Writer properties for a flow log dataset with columns `schema`.
+pub fn properties(opts: &ParquetOptions, schema: &SchemaRef) -> Result<WriterProperties, Error> {
     let level = ZstdLevel::try_new(opts.zstd_level)
         .map_err(|e| Error::Usage(format!("zstd level {}: {e}", opts.zstd_level)))?;
-    Ok(WriterProperties::builder()
+    let mut b = WriterProperties::builder()
         .set_compression(Compression::ZSTD(level))
         .set_max_row_group_row_count(Some(opts.row_group_rows.max(1)))
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_dictionary_enabled(true)
-        .set_created_by(format!("vpcflow {}", env!("CARGO_PKG_VERSION")))
-        .build())
+        .set_created_by(format!("vpcflow {}", env!("CARGO_PKG_VERSION")));
+    for f in schema.fields() {
+        if NO_DICTIONARY.contains(&f.name().as_str()) {
+            b = b.set_column_dictionary_enabled(ColumnPath::from(f.name().as_str()), false);
+        }
+    }
+    Ok(b.build())
 }
 
-/// Streams record batches into a Parquet file.
+/// Streams record batches into a Parquet file, encoding columns in parallel.
 pub struct ParquetSink<W: Write + Send> {
-    writer: ArrowWriter<W>,
+    file: SerializedFileWriter<W>,
+    factory: ArrowRowGroupWriterFactory,
+    schema: SchemaRef,
+    writers: Option<Vec<ArrowColumnWriter>>,
+    rows_in_group: usize,
+    row_group_rows: usize,
+    groups: usize,
     name: String,
+}
+
+fn write_err(name: &str, e: impl std::fmt::Display) -> Error {
+    Error::Write {
+        path: name.to_string(),
+        reason: e.to_string(),
+    }
 }
 
 impl<W: Write + Send> ParquetSink<W> {
@@ -56,32 +101,95 @@ impl<W: Write + Send> ParquetSink<W> {
         schema: SchemaRef,
         opts: &ParquetOptions,
     ) -> Result<Self, Error> {
-        let writer = ArrowWriter::try_new(out, schema, Some(properties(opts)?)).map_err(|e| {
-            Error::Write {
-                path: name.to_string(),
-                reason: e.to_string(),
-            }
-        })?;
+        // ArrowWriter sets up the Parquet schema and embeds the Arrow schema in the footer, so
+        // readers get back exactly our types; its lower-level parts do the parallel writing.
+        let writer = ArrowWriter::try_new(out, schema.clone(), Some(properties(opts, &schema)?))
+            .map_err(|e| write_err(name, e))?;
+        let (file, factory) = writer
+            .into_serialized_writer()
+            .map_err(|e| write_err(name, e))?;
         Ok(ParquetSink {
-            writer,
+            file,
+            factory,
+            schema,
+            writers: None,
+            rows_in_group: 0,
+            row_group_rows: opts.row_group_rows.max(1),
+            groups: 0,
             name: name.to_string(),
         })
     }
 
-    /// Appends a batch.
+    /// Appends a batch (split across row groups as needed).
     pub fn write(&mut self, batch: &RecordBatch) -> Result<(), Error> {
-        self.writer.write(batch).map_err(|e| Error::Write {
-            path: self.name.clone(),
-            reason: e.to_string(),
-        })
+        let mut offset = 0;
+        while offset < batch.num_rows() {
+            let room = self.row_group_rows - self.rows_in_group;
+            let n = room.min(batch.num_rows() - offset);
+            let part = batch.slice(offset, n);
+            self.encode(&part)?;
+            offset += n;
+            if self.rows_in_group >= self.row_group_rows {
+                self.flush_group()?;
+            }
+        }
+        Ok(())
     }
 
-    /// Writes the footer and returns the underlying writer.
-    pub fn finish(self) -> Result<W, Error> {
+    fn encode(&mut self, batch: &RecordBatch) -> Result<(), Error> {
+        if self.writers.is_none() {
+            self.writers = Some(
+                self.factory
+                    .create_column_writers(self.groups)
+                    .map_err(|e| write_err(&self.name, e))?,
+            );
+        }
+        let writers = self.writers.as_mut().expect("created above");
+        let fields = self.schema.fields();
+        writers
+            .par_iter_mut()
+            .zip(batch.columns().par_iter())
+            .zip(fields.par_iter())
+            .try_for_each(|((w, col), field)| -> parquet::errors::Result<()> {
+                for leaf in compute_leaves(field, col)? {
+                    w.write(&leaf)?;
+                }
+                Ok(())
+            })
+            .map_err(|e| write_err(&self.name, e))?;
+        self.rows_in_group += batch.num_rows();
+        Ok(())
+    }
+
+    fn flush_group(&mut self) -> Result<(), Error> {
+        let Some(writers) = self.writers.take() else {
+            return Ok(());
+        };
+        let chunks = writers
+            .into_par_iter()
+            .map(|w| w.close())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| write_err(&self.name, e))?;
+        let mut rg = self
+            .file
+            .next_row_group()
+            .map_err(|e| write_err(&self.name, e))?;
+        for c in chunks {
+            c.append_to_row_group(&mut rg)
+                .map_err(|e| write_err(&self.name, e))?;
+        }
+        rg.close().map_err(|e| write_err(&self.name, e))?;
+        self.groups += 1;
+        self.rows_in_group = 0;
+        Ok(())
+    }
+
+    /// Writes the last row group and the footer, and returns the underlying writer.
+    pub fn finish(mut self) -> Result<W, Error> {
+        if self.rows_in_group > 0 {
+            self.flush_group()?;
+        }
         let name = self.name;
-        self.writer.into_inner().map_err(|e| Error::Write {
-            path: name,
-            reason: e.to_string(),
-        })
+        self.file.into_inner().map_err(|e| write_err(&name, e))
     }
 }
