@@ -82,7 +82,7 @@ struct ConvertArgs {
     /// Write run statistics as JSON to this file.
     #[arg(long)]
     stats: Option<PathBuf>,
-    /// Parser threads (default: one per core).
+    /// Parser threads, and Parquet encoder threads (default: one each per core).
     #[arg(long, default_value_t = 0)]
     threads: usize,
     /// Fail (exit 3, no output) if any line is refused.
@@ -271,6 +271,13 @@ fn stats_json(stats: &Stats, seconds: f64) -> serde_json::Value {
 fn convert(args: ConvertArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let format = format_for(&args)?;
+    if args.threads > 0 {
+        // Parquet column encoding runs on rayon's global pool: bound it like the parser's.
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(args.threads)
+            .build_global()
+            .context("starting the encoder threads")?;
+    }
     let fields = match &args.fields {
         Some(f) => Some(Layout::from_fields_arg(f).map_err(vpcflow::Error::Fields)?),
         None => None,

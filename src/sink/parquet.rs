@@ -7,9 +7,12 @@
 //! encoded (compressed) pages are held in memory.
 //!
 //! Dictionary encoding is switched off for columns whose values are nearly unique per flow
-//! (addresses, ephemeral ports, counters, ECS task/container ids): interning them costs more time
-//! than the dictionary saves space. Low-cardinality columns (account, interface, action, status,
-//! protocol, ports of services, VPC/subnet ids, regions…) keep it.
+//! (ephemeral ports, counters, ECS task/container ids): interning them costs more time than the
+//! dictionary saves space. Addresses keep it: measured on 5M generated default records, plain
+//! addresses save 11% of the time but make the file 50% larger (82 → 124 MB), and real VPCs
+//! repeat their addresses more than the generator does. Low-cardinality columns (account,
+//! interface, action, status, protocol, service ports, VPC/subnet ids, regions…) keep it too; the
+//! writer falls back to plain pages by itself when a column's dictionary grows past its limit.
 
 use std::io::Write;
 
