@@ -278,7 +278,8 @@ impl Col {
         match self {
             Col::I32(v, n) => Arc::new(Int32Array::new(v.into(), nulls(n))),
             Col::I64(v, n) => Arc::new(Int64Array::new(v.into(), nulls(n))),
-            Col::Str(o, d, n) => {
+            Col::Str(o, mut d, n) => {
+                d.shrink_to_fit();
                 let offsets = OffsetBuffer::new(ScalarBuffer::from(o));
                 // SAFETY: the offsets start at 0, never decrease and end at `d.len()` (each push
                 // records `d.len()` after extending it; truncation keeps a prefix), and every
@@ -320,11 +321,15 @@ pub fn parse_chunk(
     plan: &FilePlan,
     schema: &SchemaRef,
 ) -> ChunkOutput {
-    let cap = data.len() / 100 + 16;
+    // Reserve for the chunk's line count and let the string columns share the chunk's size; string
+    // buffers are shrunk when finished, so a batch holds little unused memory.
+    let ntok = plan.columns.len().max(1);
+    let rows_cap = memchr::memchr_iter(b'\n', data).count() + 1;
+    let bytes_cap = data.len() / ntok + 64;
     let mut cols: Vec<Col> = plan
         .kinds
         .iter()
-        .map(|k| Col::new(*k, cap, cap * 12))
+        .map(|k| Col::new(*k, rows_cap, bytes_cap))
         .collect();
     let maxes: Vec<u64> = plan
         .kinds

@@ -39,7 +39,7 @@ impl Default for Options {
         Options {
             threads: 0,
             chunk_bytes: 1 << 20,
-            window_bytes: 32 << 20,
+            window_bytes: 8 << 20,
             fields: None,
             sample_bytes: 1 << 20,
         }

@@ -101,7 +101,7 @@ struct ConvertArgs {
     #[arg(long, default_value_t = 1 << 20, hide = true)]
     chunk_bytes: usize,
     /// Bytes of an input held in memory at once (tuning and tests).
-    #[arg(long, default_value_t = 32 << 20, hide = true)]
+    #[arg(long, default_value_t = 8 << 20, hide = true)]
     window_bytes: usize,
     /// No progress bar and no summary line.
     #[arg(short, long)]
