@@ -9,6 +9,7 @@
 pub mod batch;
 pub mod chunk;
 pub mod decode;
+pub mod enrich;
 pub mod error;
 pub mod fields;
 pub mod layout;

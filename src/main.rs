@@ -56,6 +56,8 @@ enum Command {
 enum Format {
     /// Apache Parquet (zstd), AWS's column names and types.
     Parquet,
+    /// Flat NDJSON: one JSON object per row, Parquet column names and types.
+    Ndjson,
     /// Parse and count only, write nothing (for measuring the parser).
     #[value(hide = true)]
     Null,
@@ -220,9 +222,7 @@ fn format_for(args: &ConvertArgs) -> Result<Format> {
         .and_then(|e| e.to_str())
         .unwrap_or("");
     match ext {
-        "ndjson" | "json" | "jsonl" => {
-            bail!("NDJSON output is not available yet; use a .parquet output")
-        }
+        "ndjson" | "json" | "jsonl" => Ok(Format::Ndjson),
         _ => Ok(Format::Parquet),
     }
 }
@@ -382,6 +382,17 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
             let mut w = sink.finish()?;
             w.flush()
                 .with_context(|| format!("writing {}", args.output))?;
+            stats
+        }
+        Format::Ndjson => {
+            let mut sink = vpcflow::sink::ndjson::NdjsonSink::new(out, &args.output, schema);
+            let stats = decoder.run(
+                |b| sink.write(&b),
+                &mut |r| rejects.report(r),
+                &mut on_notice,
+                &mut on_progress,
+            )?;
+            sink.finish()?;
             stats
         }
         Format::Null => decoder.run(

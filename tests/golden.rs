@@ -396,3 +396,67 @@ fn fields_command_lists_the_registry() {
     assert_eq!(find("account-id")["type"], "utf8");
     assert_eq!(find("encryption-status")["version"], 10);
 }
+
+#[test]
+fn flat_ndjson_matches_parquet_rows_with_types() {
+    let dir = tempfile::tempdir().unwrap();
+    for input in [
+        "all-40-fields.log",
+        "tgw-v6.log",
+        "aws-default.log",
+        "shuffled-custom.log",
+    ] {
+        let pq = dir.path().join("o.parquet");
+        let nd = dir.path().join("o.ndjson");
+        let inp = testdata(input);
+        assert!(
+            vpcflow(&["convert", inp.to_str().unwrap(), "-o", pq.to_str().unwrap()])
+                .status
+                .success()
+        );
+        assert!(
+            vpcflow(&["convert", inp.to_str().unwrap(), "-o", nd.to_str().unwrap()])
+                .status
+                .success()
+        );
+        let (schema, batches) = read_parquet(&pq);
+        let from_parquet = render(&schema, &batches);
+        // Render the NDJSON the same way: keys in schema order, integers must be JSON numbers.
+        let mut from_json = from_parquet.lines().next().unwrap().to_string() + "\n";
+        for line in std::fs::read_to_string(&nd).unwrap().lines() {
+            let v: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line).unwrap();
+            let keys: Vec<&String> = v.keys().collect();
+            let names: Vec<&String> = schema.fields().iter().map(|f| f.name()).collect();
+            assert_eq!(keys.len(), names.len());
+            let vals: Vec<String> = schema
+                .fields()
+                .iter()
+                .map(|f| match &v[f.name()] {
+                    serde_json::Value::Null => "NULL".to_string(),
+                    serde_json::Value::Number(n) => {
+                        assert_ne!(
+                            f.data_type(),
+                            &arrow::datatypes::DataType::Utf8,
+                            "{}",
+                            f.name()
+                        );
+                        n.to_string()
+                    }
+                    serde_json::Value::String(s) => {
+                        assert_eq!(
+                            f.data_type(),
+                            &arrow::datatypes::DataType::Utf8,
+                            "{}",
+                            f.name()
+                        );
+                        s.clone()
+                    }
+                    other => panic!("unexpected {other}"),
+                })
+                .collect();
+            from_json.push_str(&vals.join("|"));
+            from_json.push('\n');
+        }
+        assert_eq!(from_json, from_parquet, "{input}");
+    }
+}

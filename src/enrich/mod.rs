@@ -1,0 +1,3 @@
+//! Enrichment added to ECS documents: Community ID flow hashes (and later GeoIP).
+
+pub mod community_id;
