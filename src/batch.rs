@@ -52,6 +52,10 @@ impl DatasetSchema {
     }
 }
 
+/// Name of the extra column holding each record's text (after any JSON envelope is removed),
+/// present only when [`crate::decode::Options::keep_original`] asks for it (ECS `event.original`).
+pub const ORIGINAL_COLUMN: &str = "__original";
+
 /// How one token list maps onto a file's columns.
 #[derive(Debug, Clone)]
 pub struct LinePlan {
@@ -251,6 +255,15 @@ impl Col {
         }
     }
 
+    /// Appends a whole line as a text value (the original-record column).
+    fn push_str(&mut self, text: &[u8]) {
+        if let Col::Str(o, d, n) = self {
+            d.extend_from_slice(text);
+            o.push(d.len() as i32);
+            n.append(true);
+        }
+    }
+
     /// Keeps the first `rows` values.
     fn truncate(&mut self, rows: usize) {
         match self {
@@ -338,6 +351,8 @@ pub fn parse_chunk(
         .map(|(k, d)| max_for(*k, *d))
         .collect();
     let is_ip: Vec<bool> = plan.domains.iter().map(|d| *d == Domain::Ip).collect();
+    let original_idx = schema.index_of(ORIGINAL_COLUMN).ok();
+    let mut original = original_idx.map(|_| Col::new(Kind::Utf8, rows_cap, data.len()));
     let mut out = ChunkOutput::default();
     let mut spans = [(0u32, 0u32); MAX_TOKENS];
     let mut offset = base_offset;
@@ -360,6 +375,24 @@ pub fn parse_chunk(
                 raw: raw.to_vec(),
             });
         };
+        let unwrapped;
+        let line = match crate::envelope::unwrap_message(line) {
+            None => line,
+            Some(Ok(inner)) => {
+                unwrapped = inner;
+                parse::trim_line(&unwrapped)
+            }
+            Some(Err(reason)) => {
+                out.records += 1;
+                reject(&mut out, reason);
+                continue;
+            }
+        };
+        if line.is_empty() {
+            out.records += 1;
+            reject(&mut out, "JSON envelope with an empty message".to_string());
+            continue;
+        }
         if plan.header.as_deref() == Some(line) {
             out.headers += 1;
             continue;
@@ -480,6 +513,9 @@ pub fn parse_chunk(
             reject(&mut out, reason);
             continue;
         }
+        if let Some(orig) = &mut original {
+            orig.push_str(line);
+        }
         rows += 1;
     }
     out.rows = rows as u64;
@@ -488,6 +524,9 @@ pub fn parse_chunk(
         let mut arrays: Vec<Option<ArrayRef>> = vec![None; schema.fields().len()];
         for (j, c) in cols.into_iter().enumerate() {
             arrays[plan.columns[j]] = Some(c.finish());
+        }
+        if let (Some(i), Some(orig)) = (original_idx, original) {
+            arrays[i] = Some(orig.finish());
         }
         let arrays: Vec<ArrayRef> = arrays
             .into_iter()

@@ -32,6 +32,8 @@ pub struct Options {
     pub fields: Option<Layout>,
     /// How many leading bytes of an input are examined to detect its layout.
     pub sample_bytes: usize,
+    /// Add the column [`batch::ORIGINAL_COLUMN`] with each record's text.
+    pub keep_original: bool,
 }
 
 impl Default for Options {
@@ -42,6 +44,7 @@ impl Default for Options {
             window_bytes: 8 << 20,
             fields: None,
             sample_bytes: 1 << 20,
+            keep_original: false,
         }
     }
 }
@@ -164,6 +167,15 @@ fn plan_input(
     let mut spans = [(0u32, 0u32); MAX_TOKENS];
     for raw in crate::chunk::lines(sample).take(1000) {
         let line = parse::trim_line(raw);
+        let inner;
+        let line = match crate::envelope::unwrap_message(line) {
+            Some(Ok(m)) => {
+                inner = m;
+                parse::trim_line(&inner)
+            }
+            Some(Err(_)) => continue,
+            None => line,
+        };
         let n = parse::tokenize(line, &mut spans);
         if n == 0 || n > MAX_TOKENS {
             continue;
@@ -260,6 +272,9 @@ impl Decoder {
             for c in &std.layout().columns {
                 schema.add(c);
             }
+        }
+        if opts.keep_original {
+            schema.add(&layout::Column::Unknown(batch::ORIGINAL_COLUMN.to_string()));
         }
         let arrow = schema.arrow();
         Ok(Decoder {

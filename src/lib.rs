@@ -10,6 +10,7 @@ pub mod batch;
 pub mod chunk;
 pub mod decode;
 pub mod enrich;
+pub mod envelope;
 pub mod error;
 pub mod fields;
 pub mod layout;

@@ -58,6 +58,8 @@ enum Format {
     Parquet,
     /// Flat NDJSON: one JSON object per row, Parquet column names and types.
     Ndjson,
+    /// ECS documents as Elastic's AWS VPC Flow integration produces them, one per line.
+    Ecs,
     /// Parse and count only, write nothing (for measuring the parser).
     #[value(hide = true)]
     Null,
@@ -78,6 +80,9 @@ struct ConvertArgs {
     /// A header line in a file takes precedence.
     #[arg(long)]
     fields: Option<String>,
+    /// ECS output: keep each record's text in `event.original` and tag `preserve_original_event`.
+    #[arg(long)]
+    preserve_original: bool,
     /// Write every refused line, verbatim, to this file.
     #[arg(long)]
     rejects: Option<PathBuf>,
@@ -311,6 +316,7 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
         chunk_bytes: args.chunk_bytes.max(1),
         window_bytes: args.window_bytes.max(1),
         fields,
+        keep_original: format == Format::Ecs && args.preserve_original,
         ..Options::default()
     };
     let decoder = Decoder::new(inputs, opts)?;
@@ -386,6 +392,21 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
         }
         Format::Ndjson => {
             let mut sink = vpcflow::sink::ndjson::NdjsonSink::new(out, &args.output, schema);
+            let stats = decoder.run(
+                |b| sink.write(&b),
+                &mut |r| rejects.report(r),
+                &mut on_notice,
+                &mut on_progress,
+            )?;
+            sink.finish()?;
+            stats
+        }
+        Format::Ecs => {
+            let eopts = vpcflow::sink::ecs::EcsOptions {
+                preserve_original: args.preserve_original,
+                geo: None,
+            };
+            let mut sink = vpcflow::sink::ecs::EcsWriter::new(out, &args.output, schema, eopts);
             let stats = decoder.run(
                 |b| sink.write(&b),
                 &mut |r| rejects.report(r),

@@ -1,0 +1,662 @@
+//! ECS documents as Elastic's "AWS VPC Flow" integration writes them, straight from Arrow columns.
+//!
+//! The mapping (../shared/conformance/ELASTIC-MAPPING.md, checked against Elastic's golden
+//! documents) is written down once, in [`EcsWriter::write_doc`]. In short: times become
+//! `@timestamp`/`event.start`/`event.end`; addresses, ports and counters become `source.*`,
+//! `destination.*` and `network.*` (counters belong to the source); `action` gives
+//! `event.action/outcome/type`; account, instance, region and zone go to `cloud.*`; the ECS task
+//! fields go to `orchestrator.*`/`service.name`; `reject-reason` is `event.reason`; everything
+//! else stays under `aws.vpcflow` as text (`tcp_flags` also as names in `tcp_flags_array`). A
+//! value of `-` (null) leaves its field out, except `cloud.region`, `cloud.availability_zone`
+//! and `network.direction`, which Elastic keeps as a literal `-`.
+//!
+//! Rows are formatted in parallel slices into reused buffers and written in order; there is no
+//! per-document value tree.
+
+use std::io::Write;
+
+use arrow::array::{Array, Int32Array, Int64Array, StringArray};
+use arrow::datatypes::{DataType, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use rayon::prelude::*;
+
+use crate::batch::ORIGINAL_COLUMN;
+use crate::enrich::community_id;
+use crate::error::Error;
+use crate::sink::ndjson::push_json_str;
+
+/// ECS version Elastic's pipeline stamps on every document.
+pub const ECS_VERSION: &str = "8.11.0";
+
+/// Adds `geo`/`as` members for an address (implemented by the GeoIP enrichment).
+pub trait GeoLookup: Sync {
+    /// Appends `,"geo":{…}` and/or `,"as":{…}` for `ip`, or nothing when there is no record.
+    fn write_geo_members(&self, ip: &str, out: &mut Vec<u8>);
+}
+
+/// ECS output settings.
+#[derive(Default)]
+pub struct EcsOptions<'a> {
+    /// Keep the record's text in `event.original` and tag `preserve_original_event`.
+    pub preserve_original: bool,
+    /// GeoIP/ASN enrichment of source and destination.
+    pub geo: Option<&'a dyn GeoLookup>,
+}
+
+/// Columns that become ECS fields outside `aws.vpcflow` (or are renamed inside it).
+const MAPPED: &[&str] = &[
+    "srcaddr",
+    "dstaddr",
+    "srcport",
+    "dstport",
+    "protocol",
+    "packets",
+    "bytes",
+    "start",
+    "end",
+    "region",
+    "az_id",
+    "flow_direction",
+    "reject_reason",
+    "ecs_cluster_arn",
+    "ecs_cluster_name",
+    "ecs_container_instance_arn",
+    "ecs_container_instance_id",
+    "ecs_service_name",
+    "sublocation_type",
+    "sublocation_id",
+    "pkt_src_aws_service",
+    "pkt_dst_aws_service",
+    "tcp_flags",
+    ORIGINAL_COLUMN,
+];
+
+#[derive(Clone, Copy)]
+enum Col<'a> {
+    I32(&'a Int32Array),
+    I64(&'a Int64Array),
+    Str(&'a StringArray),
+}
+
+impl<'a> Col<'a> {
+    fn int(self, r: usize) -> Option<i64> {
+        match self {
+            Col::I32(a) => a.is_valid(r).then(|| i64::from(a.value(r))),
+            Col::I64(a) => a.is_valid(r).then(|| a.value(r)),
+            Col::Str(a) => a.is_valid(r).then(|| a.value(r).parse().ok()).flatten(),
+        }
+    }
+    fn str(self, r: usize) -> Option<&'a str> {
+        match self {
+            Col::Str(a) => a.is_valid(r).then(|| a.value(r)),
+            _ => None,
+        }
+    }
+}
+
+/// A batch's columns, looked up by name once.
+struct Cols<'a> {
+    all: Vec<(&'a str, Col<'a>)>,
+}
+
+impl<'a> Cols<'a> {
+    fn new(batch: &'a RecordBatch) -> Result<Self, String> {
+        let schema = batch.schema_ref();
+        let mut all = Vec::with_capacity(batch.num_columns());
+        for (f, c) in schema.fields().iter().zip(batch.columns()) {
+            let col = match f.data_type() {
+                DataType::Int32 => c.as_any().downcast_ref::<Int32Array>().map(Col::I32),
+                DataType::Int64 => c.as_any().downcast_ref::<Int64Array>().map(Col::I64),
+                DataType::Utf8 => c.as_any().downcast_ref::<StringArray>().map(Col::Str),
+                _ => None,
+            }
+            .ok_or_else(|| {
+                format!(
+                    "column {} of type {} has no ECS form",
+                    f.name(),
+                    f.data_type()
+                )
+            })?;
+            all.push((f.name().as_str(), col));
+        }
+        Ok(Cols { all })
+    }
+    fn get(&self, name: &str) -> Option<Col<'a>> {
+        self.all.iter().find(|(n, _)| *n == name).map(|(_, c)| *c)
+    }
+}
+
+/// Column handles a document needs, resolved once per batch.
+struct Mapped<'a> {
+    srcaddr: Option<Col<'a>>,
+    dstaddr: Option<Col<'a>>,
+    srcport: Option<Col<'a>>,
+    dstport: Option<Col<'a>>,
+    protocol: Option<Col<'a>>,
+    packets: Option<Col<'a>>,
+    bytes: Option<Col<'a>>,
+    start: Option<Col<'a>>,
+    end: Option<Col<'a>>,
+    region: Option<Col<'a>>,
+    az_id: Option<Col<'a>>,
+    flow_direction: Option<Col<'a>>,
+    reject_reason: Option<Col<'a>>,
+    action: Option<Col<'a>>,
+    account_id: Option<Col<'a>>,
+    instance_id: Option<Col<'a>>,
+    tcp_flags: Option<Col<'a>>,
+    pkt_src_service: Option<Col<'a>>,
+    pkt_dst_service: Option<Col<'a>>,
+    sublocation_type: Option<Col<'a>>,
+    sublocation_id: Option<Col<'a>>,
+    cluster_arn: Option<Col<'a>>,
+    cluster_name: Option<Col<'a>>,
+    container_instance_arn: Option<Col<'a>>,
+    container_instance_id: Option<Col<'a>>,
+    service_name: Option<Col<'a>>,
+    original: Option<Col<'a>>,
+    /// Everything else, kept under `aws.vpcflow` by column name.
+    rest: Vec<(&'a str, Col<'a>)>,
+}
+
+impl<'a> Mapped<'a> {
+    fn new(cols: &Cols<'a>) -> Self {
+        let g = |n: &str| cols.get(n);
+        Mapped {
+            srcaddr: g("srcaddr"),
+            dstaddr: g("dstaddr"),
+            srcport: g("srcport"),
+            dstport: g("dstport"),
+            protocol: g("protocol"),
+            packets: g("packets"),
+            bytes: g("bytes"),
+            start: g("start"),
+            end: g("end"),
+            region: g("region"),
+            az_id: g("az_id"),
+            flow_direction: g("flow_direction"),
+            reject_reason: g("reject_reason"),
+            action: g("action"),
+            account_id: g("account_id"),
+            instance_id: g("instance_id"),
+            tcp_flags: g("tcp_flags"),
+            pkt_src_service: g("pkt_src_aws_service"),
+            pkt_dst_service: g("pkt_dst_aws_service"),
+            sublocation_type: g("sublocation_type"),
+            sublocation_id: g("sublocation_id"),
+            cluster_arn: g("ecs_cluster_arn"),
+            cluster_name: g("ecs_cluster_name"),
+            container_instance_arn: g("ecs_container_instance_arn"),
+            container_instance_id: g("ecs_container_instance_id"),
+            service_name: g("ecs_service_name"),
+            original: g(ORIGINAL_COLUMN),
+            rest: cols
+                .all
+                .iter()
+                .filter(|(n, _)| !MAPPED.contains(n))
+                .copied()
+                .collect(),
+        }
+    }
+}
+
+/// Days since 1970-01-01 → (year, month, day) in the proleptic Gregorian calendar.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    // Shift to an era starting on 0000-03-01 so leap days fall at the end of a year.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097); // day of era, 0..146096
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // year of era, 0..399
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // day of year from March 1st
+    let mp = (5 * doy + 2) / 153; // month from March, 0..11
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Appends `"YYYY-MM-DDTHH:MM:SS.000Z"` (quotes included) for Unix seconds `t`.
+pub fn push_timestamp(out: &mut Vec<u8>, t: i64) {
+    let (y, mo, d) = civil_from_days(t.div_euclid(86_400));
+    let s = t.rem_euclid(86_400);
+    let _ = write!(
+        out,
+        "\"{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.000Z\"",
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    );
+}
+
+/// `network.transport` for an IANA protocol number: Elastic's fixed 11-entry table.
+pub fn transport(proto: i64) -> Option<&'static str> {
+    Some(match proto {
+        0 => "hopopt",
+        1 => "icmp",
+        2 => "igmp",
+        6 => "tcp",
+        8 => "egp",
+        17 => "udp",
+        47 => "gre",
+        50 => "esp",
+        58 => "ipv6-icmp",
+        112 => "vrrp",
+        132 => "sctp",
+        _ => return None,
+    })
+}
+
+const TCP_FLAG_NAMES: [(i64, &str); 6] = [
+    (0x01, "fin"),
+    (0x02, "syn"),
+    (0x04, "rst"),
+    (0x08, "psh"),
+    (0x10, "ack"),
+    (0x20, "urg"),
+];
+
+/// Writes one JSON object's members, handling the commas.
+struct Obj<'b> {
+    out: &'b mut Vec<u8>,
+    first: bool,
+}
+
+impl<'b> Obj<'b> {
+    fn open(out: &'b mut Vec<u8>) -> Self {
+        out.push(b'{');
+        Obj { out, first: true }
+    }
+    fn key(&mut self, k: &str) -> &mut Vec<u8> {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.push(b'"');
+        self.out.extend_from_slice(k.as_bytes());
+        self.out.extend_from_slice(b"\":");
+        self.out
+    }
+    fn str(&mut self, k: &str, v: &str) {
+        push_json_str(self.key(k), v);
+    }
+    fn opt_str(&mut self, k: &str, v: Option<&str>) {
+        if let Some(v) = v {
+            self.str(k, v);
+        }
+    }
+    fn int(&mut self, k: &str, v: i64) {
+        let mut b = itoa::Buffer::new();
+        let s = b.format(v);
+        self.key(k).extend_from_slice(s.as_bytes());
+    }
+    fn raw(&mut self, k: &str, json: &str) {
+        self.key(k).extend_from_slice(json.as_bytes());
+    }
+    fn close(self) {
+        self.out.push(b'}');
+    }
+}
+
+/// Streams record batches as ECS NDJSON.
+pub struct EcsWriter<'g, W: Write + Send> {
+    out: W,
+    opts: EcsOptions<'g>,
+    bufs: Vec<Vec<u8>>,
+    name: String,
+}
+
+impl<'g, W: Write + Send> EcsWriter<'g, W> {
+    /// Starts an ECS stream on `out` (named `name` in errors).
+    pub fn new(out: W, name: &str, _schema: SchemaRef, opts: EcsOptions<'g>) -> Self {
+        EcsWriter {
+            out,
+            opts,
+            bufs: Vec::new(),
+            name: name.to_string(),
+        }
+    }
+
+    /// Appends one document per row of `batch`.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), Error> {
+        let cols = Cols::new(batch).map_err(|reason| Error::Write {
+            path: self.name.clone(),
+            reason,
+        })?;
+        let m = Mapped::new(&cols);
+        const SLICE: usize = 2048;
+        let n = batch.num_rows();
+        let parts = n.div_ceil(SLICE);
+        self.bufs.resize_with(parts.max(self.bufs.len()), Vec::new);
+        let opts = &self.opts;
+        self.bufs[..parts]
+            .par_iter_mut()
+            .enumerate()
+            .for_each(|(p, buf)| {
+                buf.clear();
+                for r in p * SLICE..((p + 1) * SLICE).min(n) {
+                    Self::write_doc(opts, &m, r, buf);
+                    buf.push(b'\n');
+                }
+            });
+        for buf in &self.bufs[..parts] {
+            self.out
+                .write_all(buf)
+                .map_err(|e| Error::io(std::path::Path::new(&self.name), e))?;
+        }
+        Ok(())
+    }
+
+    /// Flushes and returns the underlying writer.
+    pub fn finish(mut self) -> Result<W, Error> {
+        self.out
+            .flush()
+            .map_err(|e| Error::io(std::path::Path::new(&self.name), e))?;
+        Ok(self.out)
+    }
+
+    fn endpoint(
+        doc: &mut Obj<'_>,
+        key: &str,
+        addr: Option<&str>,
+        port: Option<i64>,
+        counters: Option<(Option<i64>, Option<i64>)>,
+        geo: Option<&dyn GeoLookup>,
+    ) {
+        let (bytes, packets) = counters.unwrap_or((None, None));
+        if addr.is_none() && port.is_none() && bytes.is_none() && packets.is_none() {
+            return;
+        }
+        let mut o = Obj::open(doc.key(key));
+        if let Some(a) = addr {
+            o.str("address", a);
+            o.str("ip", a);
+        }
+        if let Some(p) = port {
+            o.int("port", p);
+        }
+        if let Some(b) = bytes {
+            o.int("bytes", b);
+        }
+        if let Some(p) = packets {
+            o.int("packets", p);
+        }
+        if let (Some(a), Some(g)) = (addr, geo) {
+            g.write_geo_members(a, o.out);
+            o.first = false;
+        }
+        o.close();
+    }
+
+    /// The mapping: one row → one ECS document.
+    fn write_doc<'a>(opts: &EcsOptions<'_>, m: &Mapped<'a>, r: usize, out: &mut Vec<u8>) {
+        let get_s = |c: Option<Col<'a>>| c.and_then(|c| c.str(r));
+        let get_i = |c: Option<Col<'a>>| c.and_then(|c| c.int(r));
+        let src = get_s(m.srcaddr);
+        let dst = get_s(m.dstaddr);
+        let sport = get_i(m.srcport);
+        let dport = get_i(m.dstport);
+        let proto = get_i(m.protocol);
+        let bytes = get_i(m.bytes);
+        let packets = get_i(m.packets);
+        let start = get_i(m.start);
+        let end = get_i(m.end);
+        let action = get_s(m.action);
+
+        let mut doc = Obj::open(out);
+        if let Some(t) = end.or(start) {
+            push_timestamp(doc.key("@timestamp"), t);
+        }
+
+        // aws.vpcflow: what Elastic keeps there, as text.
+        {
+            let mut aws = Obj::open(doc.key("aws"));
+            let mut v = Obj::open(aws.key("vpcflow"));
+            for (name, col) in &m.rest {
+                match col {
+                    Col::Str(a) if a.is_valid(r) => v.str(name, a.value(r)),
+                    Col::I32(a) if a.is_valid(r) && name.starts_with("packets_lost_") => {
+                        v.int(name, i64::from(a.value(r)))
+                    }
+                    Col::I64(a) if a.is_valid(r) && name.starts_with("packets_lost_") => {
+                        v.int(name, a.value(r))
+                    }
+                    Col::I32(a) if a.is_valid(r) => {
+                        let mut b = itoa::Buffer::new();
+                        v.str(name, b.format(a.value(r)));
+                    }
+                    Col::I64(a) if a.is_valid(r) => {
+                        let mut b = itoa::Buffer::new();
+                        v.str(name, b.format(a.value(r)));
+                    }
+                    _ => {}
+                }
+            }
+            v.opt_str("pkt_src_service", get_s(m.pkt_src_service));
+            v.opt_str("pkt_dst_service", get_s(m.pkt_dst_service));
+            if let Some(flags) = get_i(m.tcp_flags) {
+                let mut b = itoa::Buffer::new();
+                v.str("tcp_flags", b.format(flags));
+                let arr = v.key("tcp_flags_array");
+                arr.push(b'[');
+                let mut first = true;
+                for (bit, name) in TCP_FLAG_NAMES {
+                    if flags & bit != 0 {
+                        if !first {
+                            arr.push(b',');
+                        }
+                        first = false;
+                        push_json_str(arr, name);
+                    }
+                }
+                arr.push(b']');
+            }
+            if m.sublocation_type.is_some() || m.sublocation_id.is_some() {
+                let mut sub = Obj::open(v.key("sublocation"));
+                sub.opt_str("type", get_s(m.sublocation_type));
+                sub.opt_str("id", get_s(m.sublocation_id));
+                sub.close();
+            }
+            v.close();
+            aws.close();
+        }
+
+        // cloud.*
+        {
+            let mut cloud = Obj::open(doc.key("cloud"));
+            if let Some(a) = get_s(m.account_id) {
+                let mut acc = Obj::open(cloud.key("account"));
+                acc.str("id", a);
+                acc.close();
+            }
+            if let Some(i) = get_s(m.instance_id) {
+                let mut inst = Obj::open(cloud.key("instance"));
+                inst.str("id", i);
+                inst.close();
+            }
+            cloud.str("provider", "aws");
+            if m.region.is_some() {
+                cloud.str("region", get_s(m.region).unwrap_or("-"));
+            }
+            if m.az_id.is_some() {
+                cloud.str("availability_zone", get_s(m.az_id).unwrap_or("-"));
+            }
+            cloud.close();
+        }
+
+        Self::endpoint(
+            &mut doc,
+            "source",
+            src,
+            sport,
+            Some((bytes, packets)),
+            opts.geo,
+        );
+        Self::endpoint(&mut doc, "destination", dst, dport, None, opts.geo);
+
+        doc.raw("ecs", "{\"version\":\"8.11.0\"}");
+
+        // event.*
+        {
+            let mut ev = Obj::open(doc.key("event"));
+            ev.opt_str("action", action);
+            ev.raw("category", "[\"network\"]");
+            if let Some(e) = end {
+                push_timestamp(ev.key("end"), e);
+            }
+            ev.str("kind", "event");
+            if opts.preserve_original {
+                ev.opt_str("original", get_s(m.original));
+            }
+            let outcome = match action {
+                Some("ACCEPT") => Some(("success", "[\"connection\",\"allowed\"]")),
+                Some("REJECT") => Some(("failure", "[\"connection\",\"denied\"]")),
+                _ => None,
+            };
+            if let Some((o, _)) = outcome {
+                ev.str("outcome", o);
+            }
+            ev.opt_str("reason", get_s(m.reject_reason));
+            if let Some(s) = start {
+                push_timestamp(ev.key("start"), s);
+            }
+            ev.raw("type", outcome.map_or("[\"connection\"]", |(_, t)| t));
+            ev.close();
+        }
+
+        // network.*
+        let has_network = bytes.is_some()
+            || packets.is_some()
+            || proto.is_some()
+            || src.is_some()
+            || m.flow_direction.is_some();
+        if has_network {
+            let mut net = Obj::open(doc.key("network"));
+            if let Some(b) = bytes {
+                net.int("bytes", b);
+            }
+            if let (Some(s), Some(d), Some(p)) = (src, dst, proto)
+                && let Ok(p8) = u8::try_from(p)
+            {
+                let port = |x: Option<i64>| x.and_then(|v| u16::try_from(v).ok());
+                let (sp, dp) = community_id::flow_log_ports(p8, port(sport), port(dport));
+                if let Some(id) = community_id::community_id_bytes(0, p8, s, d, sp, dp) {
+                    let key = net.key("community_id");
+                    key.push(b'"');
+                    key.extend_from_slice(&id);
+                    key.push(b'"');
+                }
+            }
+            if m.flow_direction.is_some() {
+                net.str("direction", get_s(m.flow_direction).unwrap_or("-"));
+            }
+            if let Some(p) = proto {
+                let mut b = itoa::Buffer::new();
+                net.str("iana_number", b.format(p));
+                net.opt_str("transport", transport(p));
+            }
+            if let Some(p) = packets {
+                net.int("packets", p);
+            }
+            if let Some(s) = src {
+                let mut t = None;
+                if s.contains('.') {
+                    t = Some("ipv4");
+                }
+                if s.contains(':') {
+                    t = Some("ipv6");
+                }
+                net.opt_str("type", t);
+            }
+            net.close();
+        }
+
+        // orchestrator.* and service.name (ECS tasks)
+        let (c_arn, c_name, ci_arn, ci_id) = (
+            get_s(m.cluster_arn),
+            get_s(m.cluster_name),
+            get_s(m.container_instance_arn),
+            get_s(m.container_instance_id),
+        );
+        if c_arn.is_some() || c_name.is_some() || ci_arn.is_some() || ci_id.is_some() {
+            let mut orch = Obj::open(doc.key("orchestrator"));
+            if c_arn.is_some() || c_name.is_some() {
+                let mut cl = Obj::open(orch.key("cluster"));
+                cl.opt_str("id", c_arn);
+                cl.opt_str("name", c_name);
+                cl.close();
+            }
+            if ci_arn.is_some() || ci_id.is_some() {
+                let mut res = Obj::open(orch.key("resource"));
+                res.opt_str("id", ci_id);
+                res.opt_str("name", ci_arn);
+                res.close();
+            }
+            orch.close();
+        }
+        if let (Some(s), Some(d)) = (src, dst) {
+            let mut rel = Obj::open(doc.key("related"));
+            let ips = rel.key("ip");
+            ips.push(b'[');
+            push_json_str(ips, s);
+            ips.push(b',');
+            push_json_str(ips, d);
+            ips.push(b']');
+            rel.close();
+        }
+        if let Some(svc) = get_s(m.service_name) {
+            let mut s = Obj::open(doc.key("service"));
+            s.str("name", svc);
+            s.close();
+        }
+        if opts.preserve_original {
+            doc.raw("tags", "[\"preserve_original_event\"]");
+        }
+        doc.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_match_known_dates() {
+        for (t, want) in [
+            (0, "1970-01-01T00:00:00.000Z"),
+            (1477913820, "2016-10-31T11:37:00.000Z"),
+            (164000066, "1975-03-14T03:34:26.000Z"),
+            (951782400, "2000-02-29T00:00:00.000Z"),
+            (4107542399, "2100-02-28T23:59:59.000Z"),
+            (-1, "1969-12-31T23:59:59.000Z"),
+        ] {
+            let mut out = Vec::new();
+            push_timestamp(&mut out, t);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                format!("\"{want}\""),
+                "{t}"
+            );
+        }
+    }
+
+    #[test]
+    fn civil_dates_agree_with_a_day_by_day_walk() {
+        // Walk the calendar naively from 1900-01-01 and compare every day up to 2200.
+        let leap = |y: i64| (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+        let mut days = -25_567; // 1900-01-01
+        for y in 1900..2200 {
+            for mo in 1..=12u32 {
+                let len = match mo {
+                    2 if leap(y) => 29,
+                    2 => 28,
+                    4 | 6 | 9 | 11 => 30,
+                    _ => 31,
+                };
+                for d in 1..=len {
+                    assert_eq!(civil_from_days(days), (y, mo, d));
+                    days += 1;
+                }
+            }
+        }
+    }
+}
