@@ -13,8 +13,15 @@ use vpcflow::decode::{Notice, RejectReport};
 use vpcflow::fields::FIELDS;
 use vpcflow::layout::{Layout, STANDARD};
 use vpcflow::sink::AtomicFile;
+use vpcflow::sink::ecs;
 use vpcflow::sink::parquet::{ParquetOptions, ParquetSink};
 use vpcflow::{Decoder, Options, Stats, source};
+
+// Batches are allocated and freed per chunk; mimalloc keeps freed pages for reuse instead of
+// returning them to the OS (which then has to zero fresh pages again): measured below in the
+// issue notes.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Exit status when `--strict` meets a refused line.
 const EXIT_STRICT: u8 = 3;
@@ -44,6 +51,8 @@ enum Command {
         #[arg(short = 'n', long, default_value_t = 20)]
         rows: usize,
     },
+    /// Print the Elasticsearch index template for the ECS documents (`--to ecs`/`bulk`).
+    EsTemplate,
     /// List every known flow log field: AWS name, column, type, version.
     Fields {
         /// Print JSON instead of a table.
@@ -60,6 +69,8 @@ enum Format {
     Ndjson,
     /// ECS documents as Elastic's AWS VPC Flow integration produces them, one per line.
     Ecs,
+    /// Elasticsearch `_bulk` bodies of ECS documents, in numbered files of at most --bulk-bytes.
+    Bulk,
     /// Parse and count only, write nothing (for measuring the parser).
     #[value(hide = true)]
     Null,
@@ -83,6 +94,15 @@ struct ConvertArgs {
     /// ECS output: keep each record's text in `event.original` and tag `preserve_original_event`.
     #[arg(long)]
     preserve_original: bool,
+    /// Bulk output: the data stream namespace (index `logs-aws.vpcflow-<namespace>`).
+    #[arg(long, default_value = "default")]
+    namespace: String,
+    /// Bulk output: index or data stream name to create documents in (overrides --namespace's).
+    #[arg(long)]
+    index: Option<String>,
+    /// Bulk output: largest file, in bytes (Elasticsearch refuses requests over 100 MB).
+    #[arg(long, default_value_t = 90_000_000)]
+    bulk_bytes: u64,
     /// Write every refused line, verbatim, to this file.
     #[arg(long)]
     rejects: Option<PathBuf>,
@@ -120,6 +140,12 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Convert(args) => convert(args),
         Command::Show { file, rows } => show(&file, rows).map(|()| ExitCode::SUCCESS),
+        Command::EsTemplate => (|| -> Result<ExitCode> {
+            let mut out = std::io::stdout().lock();
+            serde_json::to_writer_pretty(&mut out, &vpcflow::sink::template::index_template())?;
+            writeln!(out)?;
+            Ok(ExitCode::SUCCESS)
+        })(),
         Command::Fields { json } => print_fields(json).map(|()| ExitCode::SUCCESS),
     };
     match result {
@@ -138,6 +164,8 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>()
+                .is_some_and(|j| j.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe))
     })
 }
 
@@ -316,7 +344,7 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
         chunk_bytes: args.chunk_bytes.max(1),
         window_bytes: args.window_bytes.max(1),
         fields,
-        keep_original: format == Format::Ecs && args.preserve_original,
+        keep_original: matches!(format, Format::Ecs | Format::Bulk) && args.preserve_original,
         ..Options::default()
     };
     let decoder = Decoder::new(inputs, opts)?;
@@ -366,12 +394,16 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
             None,
             Box::new(BufWriter::with_capacity(1 << 20, std::io::stdout())),
         )
+    } else if format == Format::Bulk {
+        // Numbered files, each completed on its own.
+        (None, Box::new(std::io::sink()))
     } else {
         let dest = Path::new(&args.output);
         let (a, f) =
             AtomicFile::create(dest).with_context(|| format!("creating {}", dest.display()))?;
         (Some(a), Box::new(BufWriter::with_capacity(1 << 20, f)))
     };
+    let mut bulk_files = Vec::new();
     let stats = match format {
         Format::Parquet => {
             let popts = ParquetOptions {
@@ -401,20 +433,35 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
             sink.finish()?;
             stats
         }
-        Format::Ecs => {
-            let eopts = vpcflow::sink::ecs::EcsOptions {
+        Format::Ecs | Format::Bulk => {
+            let eopts = ecs::EcsOptions {
                 preserve_original: args.preserve_original,
                 geo: None,
+                bulk: (format == Format::Bulk)
+                    .then(|| ecs::BulkOptions::new(&args.namespace, args.index.as_deref())),
             };
-            let mut sink = vpcflow::sink::ecs::EcsWriter::new(out, &args.output, schema, eopts);
-            let stats = decoder.run(
-                |b| sink.write(&b),
-                &mut |r| rejects.report(r),
-                &mut on_notice,
-                &mut on_progress,
-            )?;
-            sink.finish()?;
-            stats
+            if format == Format::Bulk && !to_stdout {
+                let files = ecs::NumberedFiles::new(Path::new(&args.output), args.bulk_bytes);
+                let mut sink = ecs::EcsWriter::new(files, &args.output, schema, eopts);
+                let stats = decoder.run(
+                    |b| sink.write(&b),
+                    &mut |r| rejects.report(r),
+                    &mut on_notice,
+                    &mut on_progress,
+                )?;
+                bulk_files = sink.finish()?.written;
+                stats
+            } else {
+                let mut sink = ecs::EcsWriter::new(out, &args.output, schema, eopts);
+                let stats = decoder.run(
+                    |b| sink.write(&b),
+                    &mut |r| rejects.report(r),
+                    &mut on_notice,
+                    &mut on_progress,
+                )?;
+                sink.finish()?;
+                stats
+            }
         }
         Format::Null => decoder.run(
             |_| Ok(()),
@@ -460,6 +507,8 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
             mb / secs.max(1e-9),
             if strict_failed || to_stdout {
                 String::new()
+            } else if format == Format::Bulk {
+                format!(" -> {} bulk files", bulk_files.len())
             } else {
                 format!(" -> {}", args.output)
             }

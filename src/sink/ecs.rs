@@ -41,6 +41,127 @@ pub struct EcsOptions<'a> {
     pub preserve_original: bool,
     /// GeoIP/ASN enrichment of source and destination.
     pub geo: Option<&'a dyn GeoLookup>,
+    /// Elasticsearch `_bulk` output: an action line before each document, and the data-stream
+    /// fields the integration's index template expects.
+    pub bulk: Option<BulkOptions>,
+}
+
+/// Settings of `_bulk` output.
+#[derive(Debug, Clone)]
+pub struct BulkOptions {
+    /// Data stream namespace (`default`).
+    pub namespace: String,
+    /// Target index or data stream (default `logs-aws.vpcflow-<namespace>`).
+    pub index: String,
+}
+
+impl BulkOptions {
+    /// Bulk settings for a namespace, with an optional explicit index.
+    pub fn new(namespace: &str, index: Option<&str>) -> Self {
+        BulkOptions {
+            namespace: namespace.to_string(),
+            index: index.map_or_else(|| format!("logs-aws.vpcflow-{namespace}"), str::to_string),
+        }
+    }
+}
+
+/// Where formatted documents go: whole documents (each ending in a line feed) with their end
+/// offsets, so an output may split between documents but never inside one.
+pub trait DocOut: Send {
+    /// Takes `buf`, whose documents end at the offsets `ends`.
+    fn put(&mut self, buf: &[u8], ends: &[usize]) -> std::io::Result<()>;
+    /// Flushes (and completes) the output.
+    fn done(&mut self) -> std::io::Result<()>;
+}
+
+impl<W: Write + Send> DocOut for W {
+    fn put(&mut self, buf: &[u8], _ends: &[usize]) -> std::io::Result<()> {
+        self.write_all(buf)
+    }
+    fn done(&mut self) -> std::io::Result<()> {
+        self.flush()
+    }
+}
+
+/// Numbered output files of at most `limit` bytes each (`bulk.ndjson` → `bulk-000001.ndjson`,
+/// …), each written under a temporary name and renamed when complete. A document larger than
+/// the limit gets a file of its own.
+pub struct NumberedFiles {
+    dir: std::path::PathBuf,
+    stem: String,
+    ext: String,
+    limit: u64,
+    current: Option<(
+        crate::sink::AtomicFile,
+        std::io::BufWriter<std::fs::File>,
+        u64,
+    )>,
+    /// The files completed so far.
+    pub written: Vec<std::path::PathBuf>,
+}
+
+impl NumberedFiles {
+    /// Files named after `base` (its stem, a 6-digit number, its extension).
+    pub fn new(base: &std::path::Path, limit: u64) -> Self {
+        let dir = base.parent().map(|p| p.to_path_buf()).unwrap_or_default();
+        let stem = base
+            .file_stem()
+            .map_or_else(|| "bulk".to_string(), |s| s.to_string_lossy().into_owned());
+        let ext = base.extension().map_or_else(
+            || "ndjson".to_string(),
+            |s| s.to_string_lossy().into_owned(),
+        );
+        NumberedFiles {
+            dir,
+            stem,
+            ext,
+            limit: limit.max(1),
+            current: None,
+            written: Vec::new(),
+        }
+    }
+
+    fn close_current(&mut self) -> std::io::Result<()> {
+        if let Some((atomic, mut w, _)) = self.current.take() {
+            w.flush()?;
+            drop(w);
+            let dest = atomic.dest().to_path_buf();
+            atomic.commit()?;
+            self.written.push(dest);
+        }
+        Ok(())
+    }
+}
+
+impl DocOut for NumberedFiles {
+    fn put(&mut self, buf: &[u8], ends: &[usize]) -> std::io::Result<()> {
+        let mut start = 0;
+        for &end in ends {
+            let doc = &buf[start..end];
+            start = end;
+            if let Some((_, _, size)) = &self.current
+                && *size > 0
+                && *size + doc.len() as u64 > self.limit
+            {
+                self.close_current()?;
+            }
+            if self.current.is_none() {
+                let n = self.written.len() + 1;
+                let path = self.dir.join(format!("{}-{n:06}.{}", self.stem, self.ext));
+                let (atomic, file) = crate::sink::AtomicFile::create(&path)?;
+                self.current = Some((atomic, std::io::BufWriter::with_capacity(1 << 20, file), 0));
+            }
+            if let Some((_, w, size)) = &mut self.current {
+                w.write_all(doc)?;
+                *size += doc.len() as u64;
+            }
+        }
+        Ok(())
+    }
+
+    fn done(&mut self) -> std::io::Result<()> {
+        self.close_current()
+    }
 }
 
 /// Columns that become ECS fields outside `aws.vpcflow` (or are renamed inside it).
@@ -219,13 +340,28 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 pub fn push_timestamp(out: &mut Vec<u8>, t: i64) {
     let (y, mo, d) = civil_from_days(t.div_euclid(86_400));
     let s = t.rem_euclid(86_400);
-    let _ = write!(
-        out,
-        "\"{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.000Z\"",
-        s / 3600,
-        s / 60 % 60,
-        s % 60
-    );
+    if !(0..=9999).contains(&y) {
+        let _ = write!(
+            out,
+            "\"{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.000Z\"",
+            s / 3600,
+            s / 60 % 60,
+            s % 60
+        );
+        return;
+    }
+    let two = |v: i64| [b'0' + (v / 10) as u8, b'0' + (v % 10) as u8];
+    let [y1, y2] = two(y / 100);
+    let [y3, y4] = two(y % 100);
+    let [m1, m2] = two(i64::from(mo));
+    let [d1, d2] = two(i64::from(d));
+    let [h1, h2] = two(s / 3600);
+    let [n1, n2] = two(s / 60 % 60);
+    let [s1, s2] = two(s % 60);
+    out.extend_from_slice(&[
+        b'"', y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2, b'T', h1, h2, b':', n1, n2, b':', s1, s2,
+        b'.', b'0', b'0', b'0', b'Z', b'"',
+    ]);
 }
 
 /// `network.transport` for an IANA protocol number: Elastic's fixed 11-entry table.
@@ -266,6 +402,7 @@ impl<'b> Obj<'b> {
         out.push(b'{');
         Obj { out, first: true }
     }
+    #[inline]
     fn key(&mut self, k: &str) -> &mut Vec<u8> {
         if !self.first {
             self.out.push(b',');
@@ -298,19 +435,27 @@ impl<'b> Obj<'b> {
 }
 
 /// Streams record batches as ECS NDJSON.
-pub struct EcsWriter<'g, W: Write + Send> {
+pub struct EcsWriter<'g, W: DocOut> {
     out: W,
     opts: EcsOptions<'g>,
-    bufs: Vec<Vec<u8>>,
+    action: Vec<u8>,
+    bufs: Vec<(Vec<u8>, Vec<usize>)>,
     name: String,
 }
 
-impl<'g, W: Write + Send> EcsWriter<'g, W> {
+impl<'g, W: DocOut> EcsWriter<'g, W> {
     /// Starts an ECS stream on `out` (named `name` in errors).
     pub fn new(out: W, name: &str, _schema: SchemaRef, opts: EcsOptions<'g>) -> Self {
+        let mut action = Vec::new();
+        if let Some(b) = &opts.bulk {
+            action.extend_from_slice(b"{\"create\":{\"_index\":");
+            push_json_str(&mut action, &b.index);
+            action.extend_from_slice(b"}}\n");
+        }
         EcsWriter {
             out,
             opts,
+            action,
             bufs: Vec::new(),
             name: name.to_string(),
         }
@@ -326,21 +471,26 @@ impl<'g, W: Write + Send> EcsWriter<'g, W> {
         const SLICE: usize = 2048;
         let n = batch.num_rows();
         let parts = n.div_ceil(SLICE);
-        self.bufs.resize_with(parts.max(self.bufs.len()), Vec::new);
+        self.bufs
+            .resize_with(parts.max(self.bufs.len()), Default::default);
         let opts = &self.opts;
+        let action = &self.action;
         self.bufs[..parts]
             .par_iter_mut()
             .enumerate()
-            .for_each(|(p, buf)| {
+            .for_each(|(p, (buf, ends))| {
                 buf.clear();
+                ends.clear();
                 for r in p * SLICE..((p + 1) * SLICE).min(n) {
+                    buf.extend_from_slice(action);
                     Self::write_doc(opts, &m, r, buf);
                     buf.push(b'\n');
+                    ends.push(buf.len());
                 }
             });
-        for buf in &self.bufs[..parts] {
+        for (buf, ends) in &self.bufs[..parts] {
             self.out
-                .write_all(buf)
+                .put(buf, ends)
                 .map_err(|e| Error::io(std::path::Path::new(&self.name), e))?;
         }
         Ok(())
@@ -349,7 +499,7 @@ impl<'g, W: Write + Send> EcsWriter<'g, W> {
     /// Flushes and returns the underlying writer.
     pub fn finish(mut self) -> Result<W, Error> {
         self.out
-            .flush()
+            .done()
             .map_err(|e| Error::io(std::path::Path::new(&self.name), e))?;
         Ok(self.out)
     }
@@ -493,6 +643,13 @@ impl<'g, W: Write + Send> EcsWriter<'g, W> {
         );
         Self::endpoint(&mut doc, "destination", dst, dport, None, opts.geo);
 
+        if let Some(b) = &opts.bulk {
+            let mut ds = Obj::open(doc.key("data_stream"));
+            ds.str("dataset", "aws.vpcflow");
+            ds.str("namespace", &b.namespace);
+            ds.str("type", "logs");
+            ds.close();
+        }
         doc.raw("ecs", "{\"version\":\"8.11.0\"}");
 
         // event.*
@@ -500,6 +657,10 @@ impl<'g, W: Write + Send> EcsWriter<'g, W> {
             let mut ev = Obj::open(doc.key("event"));
             ev.opt_str("action", action);
             ev.raw("category", "[\"network\"]");
+            if opts.bulk.is_some() {
+                ev.str("dataset", "aws.vpcflow");
+                ev.str("module", "aws");
+            }
             if let Some(e) = end {
                 push_timestamp(ev.key("end"), e);
             }

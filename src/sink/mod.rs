@@ -4,6 +4,7 @@ pub mod ecs;
 pub mod ndjson;
 pub mod parquet;
 pub mod table;
+pub mod template;
 
 use std::path::{Path, PathBuf};
 
@@ -32,6 +33,11 @@ impl AtomicFile {
             },
             file,
         ))
+    }
+
+    /// Where the file goes when committed.
+    pub fn dest(&self) -> &Path {
+        &self.dest
     }
 
     /// Moves the finished file into place.
