@@ -42,7 +42,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Convert flow logs (files, directories, `-` for stdin; plain or gzip) into one dataset.
-    Convert(ConvertArgs),
+    Convert(Box<ConvertArgs>),
     /// Print a Parquet file's schema, row count and first rows as a table.
     Show {
         /// The Parquet file.
@@ -94,6 +94,10 @@ struct ConvertArgs {
     /// ECS output: keep each record's text in `event.original` and tag `preserve_original_event`.
     #[arg(long)]
     preserve_original: bool,
+    /// ECS/bulk output: add source/destination `geo` and `as` from the MaxMind City and ASN
+    /// databases (`.mmdb`) in this directory, as Elastic's geoip processor does.
+    #[arg(long)]
+    geoip: Option<PathBuf>,
     /// Bulk output: the data stream namespace (index `logs-aws.vpcflow-<namespace>`).
     #[arg(long, default_value = "default")]
     namespace: String,
@@ -138,7 +142,7 @@ struct ConvertArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Convert(args) => convert(args),
+        Command::Convert(args) => convert(*args),
         Command::Show { file, rows } => show(&file, rows).map(|()| ExitCode::SUCCESS),
         Command::EsTemplate => (|| -> Result<ExitCode> {
             let mut out = std::io::stdout().lock();
@@ -434,9 +438,20 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
             stats
         }
         Format::Ecs | Format::Bulk => {
+            let geo = match &args.geoip {
+                Some(dir) => {
+                    let g = vpcflow::enrich::geoip::GeoIp::open_dir(dir)
+                        .map_err(|e| anyhow::anyhow!("--geoip {}: {e}", dir.display()))?;
+                    if !args.quiet {
+                        eprintln!("vpcflow: geoip: {g}");
+                    }
+                    Some(g)
+                }
+                None => None,
+            };
             let eopts = ecs::EcsOptions {
                 preserve_original: args.preserve_original,
-                geo: None,
+                geo: geo.as_ref().map(|g| g as &dyn ecs::GeoLookup),
                 bulk: (format == Format::Bulk)
                     .then(|| ecs::BulkOptions::new(&args.namespace, args.index.as_deref())),
             };

@@ -87,6 +87,7 @@ fn bulk_files_alternate_actions_and_documents_within_the_limit_and_fit_the_templ
     .collect();
     inputs.push(common::testdata("elastic").to_str().unwrap().to_string());
     let out = dir.path().join("bulk.ndjson");
+    let geoip = common::testdata("geoip");
     let limit = 30_000;
     let mut args: Vec<&str> = vec!["convert"];
     args.extend(inputs.iter().map(String::as_str));
@@ -97,6 +98,8 @@ fn bulk_files_alternate_actions_and_documents_within_the_limit_and_fit_the_templ
         "--preserve-original",
         "--namespace",
         "test",
+        "--geoip",
+        geoip.to_str().unwrap(),
         "--bulk-bytes",
         &limit_s,
         "-o",
