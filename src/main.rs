@@ -17,12 +17,6 @@ use vpcflow::sink::ecs;
 use vpcflow::sink::parquet::{ParquetOptions, ParquetSink};
 use vpcflow::{Decoder, Options, Stats, source};
 
-// Batches are allocated and freed per chunk; mimalloc keeps freed pages for reuse instead of
-// returning them to the OS (which then has to zero fresh pages again): measured below in the
-// issue notes.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Exit status when `--strict` meets a refused line.
 const EXIT_STRICT: u8 = 3;
 /// Exit status when an input or the output failed.
