@@ -1,7 +1,7 @@
 //! ECS documents as Elastic's "AWS VPC Flow" integration writes them, straight from Arrow columns.
 //!
 //! The mapping (../shared/conformance/ELASTIC-MAPPING.md, checked against Elastic's golden
-//! documents) is written down once, in [`EcsWriter::write_doc`]. In short: times become
+//! documents) is written down once, in `EcsWriter::write_doc`. In short: times become
 //! `@timestamp`/`event.start`/`event.end`; addresses, ports and counters become `source.*`,
 //! `destination.*` and `network.*` (counters belong to the source); `action` gives
 //! `event.action/outcome/type`; account, instance, region and zone go to `cloud.*`; the ECS task
