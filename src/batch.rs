@@ -56,6 +56,11 @@ impl DatasetSchema {
 /// present only when [`crate::decode::Options::keep_original`] asks for it (ECS `event.original`).
 pub const ORIGINAL_COLUMN: &str = "__original";
 
+/// Name of the extra column with each record's input name (bulk provenance `log.file.path`).
+pub const INPUT_COLUMN: &str = "__input";
+/// Name of the extra column with each record's byte offset in its input (`log.offset`).
+pub const OFFSET_COLUMN: &str = "__offset";
+
 /// How one token list maps onto a file's columns.
 #[derive(Debug, Clone)]
 pub struct LinePlan {
@@ -94,6 +99,8 @@ pub struct FilePlan {
     pub header: Option<Vec<u8>>,
     /// Describes the layout source in messages (`header`, `--fields`, `standard layouts (…)`).
     pub describe: String,
+    /// The input's name, for the provenance column [`INPUT_COLUMN`].
+    pub input: String,
 }
 
 impl FilePlan {
@@ -130,6 +137,7 @@ impl FilePlan {
             mode: Mode::Fixed(plan),
             header,
             describe,
+            input: String::new(),
         }
     }
 
@@ -176,6 +184,7 @@ impl FilePlan {
             mode: Mode::Standard(plans),
             header: None,
             describe,
+            input: String::new(),
         }
     }
 }
@@ -352,6 +361,9 @@ pub fn parse_chunk(
         .collect();
     let is_ip: Vec<bool> = plan.domains.iter().map(|d| *d == Domain::Ip).collect();
     let original_idx = schema.index_of(ORIGINAL_COLUMN).ok();
+    let input_idx = schema.index_of(INPUT_COLUMN).ok();
+    let offset_idx = schema.index_of(OFFSET_COLUMN).ok();
+    let mut offsets_col = offset_idx.map(|_| Vec::<i64>::with_capacity(rows_cap));
     let mut original = original_idx.map(|_| Col::new(Kind::Utf8, rows_cap, data.len()));
     let mut out = ChunkOutput::default();
     let mut spans = [(0u32, 0u32); MAX_TOKENS];
@@ -516,6 +528,9 @@ pub fn parse_chunk(
         if let Some(orig) = &mut original {
             orig.push_str(line);
         }
+        if let Some(o) = &mut offsets_col {
+            o.push(line_offset as i64);
+        }
         rows += 1;
     }
     out.rows = rows as u64;
@@ -527,6 +542,14 @@ pub fn parse_chunk(
         }
         if let (Some(i), Some(orig)) = (original_idx, original) {
             arrays[i] = Some(orig.finish());
+        }
+        if let (Some(i), Some(o)) = (offset_idx, offsets_col) {
+            arrays[i] = Some(Arc::new(Int64Array::from(o)));
+        }
+        if let Some(i) = input_idx {
+            arrays[i] = Some(Arc::new(StringArray::from_iter_values(
+                std::iter::repeat_n(plan.input.as_str(), rows),
+            )));
         }
         let arrays: Vec<ArrayRef> = arrays
             .into_iter()

@@ -34,6 +34,8 @@ pub struct Options {
     pub sample_bytes: usize,
     /// Add the column [`batch::ORIGINAL_COLUMN`] with each record's text.
     pub keep_original: bool,
+    /// Add the provenance columns [`batch::INPUT_COLUMN`] and [`batch::OFFSET_COLUMN`].
+    pub keep_provenance: bool,
 }
 
 impl Default for Options {
@@ -45,6 +47,7 @@ impl Default for Options {
             fields: None,
             sample_bytes: 1 << 20,
             keep_original: false,
+            keep_provenance: false,
         }
     }
 }
@@ -253,12 +256,15 @@ impl Decoder {
                 }
             };
             match plan_input(&name, &sample, &opts, &mut schema, &mut early) {
-                Ok(plan) => planned.push(Planned {
-                    input,
-                    name,
-                    plan,
-                    pending,
-                }),
+                Ok(mut plan) => {
+                    plan.input = name.clone();
+                    planned.push(Planned {
+                        input,
+                        name,
+                        plan,
+                        pending,
+                    });
+                }
                 Err(e) => {
                     stats.failed_inputs += 1;
                     early.push(Notice::Failed(e));
@@ -275,6 +281,10 @@ impl Decoder {
         }
         if opts.keep_original {
             schema.add(&layout::Column::Unknown(batch::ORIGINAL_COLUMN.to_string()));
+        }
+        if opts.keep_provenance {
+            schema.add(&layout::Column::Unknown(batch::INPUT_COLUMN.to_string()));
+            schema.add(&layout::Column::Known(&crate::fields::OFFSET_FIELD));
         }
         let arrow = schema.arrow();
         Ok(Decoder {

@@ -765,6 +765,18 @@ pub static FIELDS: &[Field] = &[
     ),
 ];
 
+/// Not a flow log field: the int64 column of each record's byte offset in its input, added when
+/// bulk output asks for provenance (`log.offset`). Never matched by name in a layout.
+pub static OFFSET_FIELD: Field = f(
+    "__offset",
+    "__offset",
+    Int64,
+    0,
+    Vpc,
+    Any,
+    "byte offset of the record in its input",
+);
+
 /// Other spellings of known fields seen in the wild, mapped to the registry's AWS name.
 /// Elastic and some AWS Transit Gateway examples write `pkt-src-service` for `pkt-src-aws-service`.
 const ALIASES: &[(&str, &str)] = &[

@@ -343,6 +343,7 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
         window_bytes: args.window_bytes.max(1),
         fields,
         keep_original: matches!(format, Format::Ecs | Format::Bulk) && args.preserve_original,
+        keep_provenance: format == Format::Bulk,
         ..Options::default()
     };
     let decoder = Decoder::new(inputs, opts)?;

@@ -135,6 +135,25 @@ fn bulk_files_alternate_actions_and_documents_within_the_limit_and_fit_the_templ
             assert_eq!(doc["data_stream"]["namespace"], "test");
             assert_eq!(doc["event"]["dataset"], "aws.vpcflow");
             walk(&doc, &mut Vec::new(), props, &mut values);
+            // Provenance: the line at log.offset of log.file.path is the record.
+            let path = doc["log"]["file"]["path"].as_str().unwrap();
+            let offset = doc["log"]["offset"].as_u64().unwrap() as usize;
+            let data = std::fs::read(path).unwrap();
+            let end = data[offset..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(data.len(), |k| offset + k);
+            let line = String::from_utf8_lossy(&data[offset..end]);
+            let line = line.trim_end_matches('\r').trim();
+            if !line.starts_with('{') {
+                assert_eq!(
+                    line,
+                    doc["event"]["original"].as_str().unwrap(),
+                    "{path}@{offset}"
+                );
+            }
+            assert_eq!(doc["input"]["type"], "log");
+            assert!(doc["@timestamp"].is_string());
             docs += 1;
         }
     }

@@ -20,7 +20,7 @@ use arrow::datatypes::{DataType, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
 
-use crate::batch::ORIGINAL_COLUMN;
+use crate::batch::{INPUT_COLUMN, OFFSET_COLUMN, ORIGINAL_COLUMN};
 use crate::enrich::community_id;
 use crate::error::Error;
 use crate::sink::ndjson::push_json_str;
@@ -53,6 +53,9 @@ pub struct BulkOptions {
     pub namespace: String,
     /// Target index or data stream (default `logs-aws.vpcflow-<namespace>`).
     pub index: String,
+    /// `@timestamp` of records with neither `end` nor `start` (a data stream refuses documents
+    /// without one): the time of conversion, Unix seconds.
+    pub now: i64,
 }
 
 impl BulkOptions {
@@ -61,6 +64,9 @@ impl BulkOptions {
         BulkOptions {
             namespace: namespace.to_string(),
             index: index.map_or_else(|| format!("logs-aws.vpcflow-{namespace}"), str::to_string),
+            now: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64),
         }
     }
 }
@@ -190,6 +196,8 @@ const MAPPED: &[&str] = &[
     "pkt_dst_aws_service",
     "tcp_flags",
     ORIGINAL_COLUMN,
+    INPUT_COLUMN,
+    OFFSET_COLUMN,
 ];
 
 #[derive(Clone, Copy)]
@@ -276,6 +284,8 @@ struct Mapped<'a> {
     container_instance_id: Option<Col<'a>>,
     service_name: Option<Col<'a>>,
     original: Option<Col<'a>>,
+    input: Option<Col<'a>>,
+    offset: Option<Col<'a>>,
     /// Everything else, kept under `aws.vpcflow` by column name.
     rest: Vec<(&'a str, Col<'a>)>,
 }
@@ -311,6 +321,8 @@ impl<'a> Mapped<'a> {
             container_instance_id: g("ecs_container_instance_id"),
             service_name: g("ecs_service_name"),
             original: g(ORIGINAL_COLUMN),
+            input: g(INPUT_COLUMN),
+            offset: g(OFFSET_COLUMN),
             rest: cols
                 .all
                 .iter()
@@ -553,7 +565,7 @@ impl<'g, W: DocOut> EcsWriter<'g, W> {
         let action = get_s(m.action);
 
         let mut doc = Obj::open(out);
-        if let Some(t) = end.or(start) {
+        if let Some(t) = end.or(start).or(opts.bulk.as_ref().map(|b| b.now)) {
             push_timestamp(doc.key("@timestamp"), t);
         }
 
@@ -651,6 +663,25 @@ impl<'g, W: DocOut> EcsWriter<'g, W> {
             ds.close();
         }
         doc.raw("ecs", "{\"version\":\"8.11.0\"}");
+        if opts.bulk.is_some() {
+            if m.input.is_some() {
+                doc.raw("input", "{\"type\":\"log\"}");
+            }
+            let path = get_s(m.input);
+            let offset = get_i(m.offset);
+            if path.is_some() || offset.is_some() {
+                let mut log = Obj::open(doc.key("log"));
+                if let Some(p) = path {
+                    let mut file = Obj::open(log.key("file"));
+                    file.str("path", p);
+                    file.close();
+                }
+                if let Some(o) = offset {
+                    log.int("offset", o);
+                }
+                log.close();
+            }
+        }
 
         // event.*
         {
