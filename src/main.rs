@@ -403,6 +403,12 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
         (Some(a), Box::new(BufWriter::with_capacity(1 << 20, f)))
     };
     let mut bulk_files = Vec::new();
+    let mut on_reject = |r: &RejectReport<'_>| rejects.report(r);
+    type OnBatch<'s> =
+        dyn FnMut(arrow::record_batch::RecordBatch) -> Result<(), vpcflow::Error> + Send + 's;
+    let mut run = |decoder: Decoder, on_batch: &mut OnBatch<'_>| {
+        decoder.run(on_batch, &mut on_reject, &mut on_notice, &mut on_progress)
+    };
     let stats = match format {
         Format::Parquet => {
             let popts = ParquetOptions {
@@ -410,12 +416,7 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
                 row_group_rows: args.row_group_rows,
             };
             let mut sink = ParquetSink::new(out, &args.output, schema, &popts)?;
-            let stats = decoder.run(
-                |b| sink.write(&b),
-                &mut |r| rejects.report(r),
-                &mut on_notice,
-                &mut on_progress,
-            )?;
+            let stats = run(decoder, &mut |b| sink.write(&b))?;
             let mut w = sink.finish()?;
             w.flush()
                 .with_context(|| format!("writing {}", args.output))?;
@@ -423,12 +424,7 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
         }
         Format::Ndjson => {
             let mut sink = vpcflow::sink::ndjson::NdjsonSink::new(out, &args.output, schema);
-            let stats = decoder.run(
-                |b| sink.write(&b),
-                &mut |r| rejects.report(r),
-                &mut on_notice,
-                &mut on_progress,
-            )?;
+            let stats = run(decoder, &mut |b| sink.write(&b))?;
             sink.finish()?;
             stats
         }
@@ -453,32 +449,17 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
             if format == Format::Bulk && !to_stdout {
                 let files = ecs::NumberedFiles::new(Path::new(&args.output), args.bulk_bytes);
                 let mut sink = ecs::EcsWriter::new(files, &args.output, schema, eopts);
-                let stats = decoder.run(
-                    |b| sink.write(&b),
-                    &mut |r| rejects.report(r),
-                    &mut on_notice,
-                    &mut on_progress,
-                )?;
+                let stats = run(decoder, &mut |b| sink.write(&b))?;
                 bulk_files = sink.finish()?.written;
                 stats
             } else {
                 let mut sink = ecs::EcsWriter::new(out, &args.output, schema, eopts);
-                let stats = decoder.run(
-                    |b| sink.write(&b),
-                    &mut |r| rejects.report(r),
-                    &mut on_notice,
-                    &mut on_progress,
-                )?;
+                let stats = run(decoder, &mut |b| sink.write(&b))?;
                 sink.finish()?;
                 stats
             }
         }
-        Format::Null => decoder.run(
-            |_| Ok(()),
-            &mut |r| rejects.report(r),
-            &mut on_notice,
-            &mut on_progress,
-        )?,
+        Format::Null => run(decoder, &mut |_| Ok(()))?,
     };
     if let Some(pb) = &progress {
         pb.finish_and_clear();

@@ -170,8 +170,9 @@ impl DocOut for NumberedFiles {
     }
 }
 
-/// Columns that become ECS fields outside `aws.vpcflow` (or are renamed inside it).
-const MAPPED: &[&str] = &[
+/// Columns that become ECS fields outside `aws.vpcflow`, are renamed or reshaped inside it, or
+/// are internal (the generic `aws.vpcflow.<column>` rule doesn't apply to them).
+pub const MAPPED: &[&str] = &[
     "srcaddr",
     "dstaddr",
     "srcport",

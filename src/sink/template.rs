@@ -74,32 +74,6 @@ const ECS_FIELDS: &[(&str, &str)] = &[
     ("tags", "keyword"),
 ];
 
-/// Registry columns that the ECS documents carry elsewhere, not under `aws.vpcflow`.
-const NOT_UNDER_AWS: &[&str] = &[
-    "srcaddr",
-    "dstaddr",
-    "srcport",
-    "dstport",
-    "protocol",
-    "packets",
-    "bytes",
-    "start",
-    "end",
-    "region",
-    "az_id",
-    "flow_direction",
-    "reject_reason",
-    "ecs_cluster_arn",
-    "ecs_cluster_name",
-    "ecs_container_instance_arn",
-    "ecs_container_instance_id",
-    "ecs_service_name",
-    "sublocation_type",
-    "sublocation_id",
-    "pkt_src_aws_service",
-    "pkt_dst_aws_service",
-];
-
 /// Every field path of the documents with its Elasticsearch type.
 pub fn field_types() -> Vec<(String, &'static str)> {
     let mut out: Vec<(String, &'static str)> = ECS_FIELDS
@@ -107,7 +81,7 @@ pub fn field_types() -> Vec<(String, &'static str)> {
         .map(|(p, t)| (p.to_string(), *t))
         .collect();
     for f in FIELDS {
-        if NOT_UNDER_AWS.contains(&f.column) {
+        if crate::sink::ecs::MAPPED.contains(&f.column) {
             continue;
         }
         let ty = match f.column {
@@ -120,6 +94,7 @@ pub fn field_types() -> Vec<(String, &'static str)> {
     for (p, t) in [
         ("aws.vpcflow.pkt_src_service", "keyword"),
         ("aws.vpcflow.pkt_dst_service", "keyword"),
+        ("aws.vpcflow.tcp_flags", "keyword"),
         ("aws.vpcflow.tcp_flags_array", "keyword"),
         ("aws.vpcflow.sublocation.type", "keyword"),
         ("aws.vpcflow.sublocation.id", "keyword"),
