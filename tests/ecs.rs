@@ -116,3 +116,31 @@ fn without_preserve_original_there_is_no_original_and_no_tag() {
         assert_eq!(v["ecs"]["version"], "8.11.0");
     }
 }
+
+#[test]
+fn text_needing_json_escapes_is_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("odd.log");
+    std::fs::write(
+        &f,
+        "version account-id note\n2 123 plain\n2 123 q\"uo\\te\u{1}x\n",
+    )
+    .unwrap();
+    let o = common::vpcflow(&[
+        "convert",
+        f.to_str().unwrap(),
+        "--to",
+        "ecs",
+        "-q",
+        "-o",
+        "-",
+    ]);
+    assert!(o.status.success());
+    let docs: Vec<Value> = String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(docs[0]["aws"]["vpcflow"]["note"], "plain");
+    assert_eq!(docs[1]["aws"]["vpcflow"]["note"], "q\"uo\\te\u{1}x");
+}

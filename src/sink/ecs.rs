@@ -251,6 +251,15 @@ impl<'a> Cols<'a> {
         }
         Ok(Cols { all })
     }
+    /// Whether no text value needs JSON escaping: one word-at-a-time pass over each string
+    /// column's value bytes instead of a check per value written.
+    fn clean(&self) -> bool {
+        self.all.iter().all(|(_, c)| match c {
+            Col::Str(a) => !crate::sink::ndjson::needs_escape(a.values()),
+            _ => true,
+        })
+    }
+
     fn get(&self, name: &str) -> Option<Col<'a>> {
         self.all.iter().find(|(n, _)| *n == name).map(|(_, c)| *c)
     }
@@ -287,6 +296,8 @@ struct Mapped<'a> {
     original: Option<Col<'a>>,
     input: Option<Col<'a>>,
     offset: Option<Col<'a>>,
+    /// No text column of the batch holds a byte JSON must escape.
+    clean: bool,
     /// Everything else, kept under `aws.vpcflow` by column name.
     rest: Vec<(&'a str, Col<'a>)>,
 }
@@ -324,6 +335,7 @@ impl<'a> Mapped<'a> {
             original: g(ORIGINAL_COLUMN),
             input: g(INPUT_COLUMN),
             offset: g(OFFSET_COLUMN),
+            clean: cols.clean(),
             rest: cols
                 .all
                 .iter()
@@ -408,12 +420,23 @@ const TCP_FLAG_NAMES: [(i64, &str); 6] = [
 struct Obj<'b> {
     out: &'b mut Vec<u8>,
     first: bool,
+    /// No text value of this document needs JSON escaping (checked per batch, see `Cols::clean`).
+    clean: bool,
 }
 
 impl<'b> Obj<'b> {
-    fn open(out: &'b mut Vec<u8>) -> Self {
+    fn open(out: &'b mut Vec<u8>, clean: bool) -> Self {
         out.push(b'{');
-        Obj { out, first: true }
+        Obj {
+            out,
+            first: true,
+            clean,
+        }
+    }
+    /// Opens a nested object under key `k`.
+    fn child(&mut self, k: &str) -> Obj<'_> {
+        let clean = self.clean;
+        Obj::open(self.key(k), clean)
     }
     #[inline]
     fn key(&mut self, k: &str) -> &mut Vec<u8> {
@@ -427,7 +450,14 @@ impl<'b> Obj<'b> {
         self.out
     }
     fn str(&mut self, k: &str, v: &str) {
-        push_json_str(self.key(k), v);
+        if self.clean {
+            let out = self.key(k);
+            out.push(b'"');
+            out.extend_from_slice(v.as_bytes());
+            out.push(b'"');
+        } else {
+            push_json_str(self.key(k), v);
+        }
     }
     fn opt_str(&mut self, k: &str, v: Option<&str>) {
         if let Some(v) = v {
@@ -529,7 +559,7 @@ impl<'g, W: DocOut> EcsWriter<'g, W> {
         if addr.is_none() && port.is_none() && bytes.is_none() && packets.is_none() {
             return;
         }
-        let mut o = Obj::open(doc.key(key));
+        let mut o = doc.child(key);
         if let Some(a) = addr {
             o.str("address", a);
             o.str("ip", a);
@@ -565,15 +595,15 @@ impl<'g, W: DocOut> EcsWriter<'g, W> {
         let end = get_i(m.end);
         let action = get_s(m.action);
 
-        let mut doc = Obj::open(out);
+        let mut doc = Obj::open(out, m.clean);
         if let Some(t) = end.or(start).or(opts.bulk.as_ref().map(|b| b.now)) {
             push_timestamp(doc.key("@timestamp"), t);
         }
 
         // aws.vpcflow: what Elastic keeps there, as text.
         {
-            let mut aws = Obj::open(doc.key("aws"));
-            let mut v = Obj::open(aws.key("vpcflow"));
+            let mut aws = doc.child("aws");
+            let mut v = aws.child("vpcflow");
             for (name, col) in &m.rest {
                 match col {
                     Col::Str(a) if a.is_valid(r) => v.str(name, a.value(r)),
@@ -614,7 +644,7 @@ impl<'g, W: DocOut> EcsWriter<'g, W> {
                 arr.push(b']');
             }
             if m.sublocation_type.is_some() || m.sublocation_id.is_some() {
-                let mut sub = Obj::open(v.key("sublocation"));
+                let mut sub = v.child("sublocation");
                 sub.opt_str("type", get_s(m.sublocation_type));
                 sub.opt_str("id", get_s(m.sublocation_id));
                 sub.close();
@@ -625,14 +655,14 @@ impl<'g, W: DocOut> EcsWriter<'g, W> {
 
         // cloud.*
         {
-            let mut cloud = Obj::open(doc.key("cloud"));
+            let mut cloud = doc.child("cloud");
             if let Some(a) = get_s(m.account_id) {
-                let mut acc = Obj::open(cloud.key("account"));
+                let mut acc = cloud.child("account");
                 acc.str("id", a);
                 acc.close();
             }
             if let Some(i) = get_s(m.instance_id) {
-                let mut inst = Obj::open(cloud.key("instance"));
+                let mut inst = cloud.child("instance");
                 inst.str("id", i);
                 inst.close();
             }
@@ -657,7 +687,7 @@ impl<'g, W: DocOut> EcsWriter<'g, W> {
         Self::endpoint(&mut doc, "destination", dst, dport, None, opts.geo);
 
         if let Some(b) = &opts.bulk {
-            let mut ds = Obj::open(doc.key("data_stream"));
+            let mut ds = doc.child("data_stream");
             ds.str("dataset", "aws.vpcflow");
             ds.str("namespace", &b.namespace);
             ds.str("type", "logs");
@@ -671,9 +701,9 @@ impl<'g, W: DocOut> EcsWriter<'g, W> {
             let path = get_s(m.input);
             let offset = get_i(m.offset);
             if path.is_some() || offset.is_some() {
-                let mut log = Obj::open(doc.key("log"));
+                let mut log = doc.child("log");
                 if let Some(p) = path {
-                    let mut file = Obj::open(log.key("file"));
+                    let mut file = log.child("file");
                     file.str("path", p);
                     file.close();
                 }
@@ -686,7 +716,7 @@ impl<'g, W: DocOut> EcsWriter<'g, W> {
 
         // event.*
         {
-            let mut ev = Obj::open(doc.key("event"));
+            let mut ev = doc.child("event");
             ev.opt_str("action", action);
             ev.raw("category", "[\"network\"]");
             if opts.bulk.is_some() {
@@ -723,7 +753,7 @@ impl<'g, W: DocOut> EcsWriter<'g, W> {
             || src.is_some()
             || m.flow_direction.is_some();
         if has_network {
-            let mut net = Obj::open(doc.key("network"));
+            let mut net = doc.child("network");
             if let Some(b) = bytes {
                 net.int("bytes", b);
             }
@@ -771,15 +801,15 @@ impl<'g, W: DocOut> EcsWriter<'g, W> {
             get_s(m.container_instance_id),
         );
         if c_arn.is_some() || c_name.is_some() || ci_arn.is_some() || ci_id.is_some() {
-            let mut orch = Obj::open(doc.key("orchestrator"));
+            let mut orch = doc.child("orchestrator");
             if c_arn.is_some() || c_name.is_some() {
-                let mut cl = Obj::open(orch.key("cluster"));
+                let mut cl = orch.child("cluster");
                 cl.opt_str("id", c_arn);
                 cl.opt_str("name", c_name);
                 cl.close();
             }
             if ci_arn.is_some() || ci_id.is_some() {
-                let mut res = Obj::open(orch.key("resource"));
+                let mut res = orch.child("resource");
                 res.opt_str("id", ci_id);
                 res.opt_str("name", ci_arn);
                 res.close();
@@ -787,7 +817,7 @@ impl<'g, W: DocOut> EcsWriter<'g, W> {
             orch.close();
         }
         if let (Some(s), Some(d)) = (src, dst) {
-            let mut rel = Obj::open(doc.key("related"));
+            let mut rel = doc.child("related");
             let ips = rel.key("ip");
             ips.push(b'[');
             push_json_str(ips, s);
@@ -797,7 +827,7 @@ impl<'g, W: DocOut> EcsWriter<'g, W> {
             rel.close();
         }
         if let Some(svc) = get_s(m.service_name) {
-            let mut s = Obj::open(doc.key("service"));
+            let mut s = doc.child("service");
             s.str("name", svc);
             s.close();
         }

@@ -54,6 +54,11 @@ fn next_escape(bytes: &[u8], mut from: usize) -> Option<usize> {
         .map(|k| from + k)
 }
 
+/// Whether any byte of `bytes` must be escaped in a JSON string.
+pub fn needs_escape(bytes: &[u8]) -> bool {
+    next_escape(bytes, 0).is_some()
+}
+
 /// Appends `s` as a JSON string literal (quotes included).
 #[inline]
 pub fn push_json_str(out: &mut Vec<u8>, s: &str) {
