@@ -36,6 +36,8 @@ pub struct Options {
     pub keep_original: bool,
     /// Add the provenance columns [`batch::INPUT_COLUMN`] and [`batch::OFFSET_COLUMN`].
     pub keep_provenance: bool,
+    /// Stop the run with [`Error::TooManyRejects`] past this many refused lines.
+    pub max_rejects: Option<MaxRejects>,
 }
 
 impl Default for Options {
@@ -48,6 +50,50 @@ impl Default for Options {
             sample_bytes: 1 << 20,
             keep_original: false,
             keep_provenance: false,
+            max_rejects: None,
+        }
+    }
+}
+
+/// When to give up on input that is clearly not flow logs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MaxRejects {
+    /// More than this many refused lines.
+    Count(u64),
+    /// More than this fraction (0..1) of records refused, judged after at least 1,000 records.
+    Ratio(f64),
+}
+
+impl MaxRejects {
+    /// Parses `N` (a count) or `P%` (a percentage of records).
+    pub fn parse(text: &str) -> Result<MaxRejects, String> {
+        let t = text.trim();
+        if let Some(p) = t.strip_suffix('%') {
+            let v: f64 = p
+                .trim()
+                .parse()
+                .map_err(|_| format!("'{text}' is not a percentage"))?;
+            if !(0.0..=100.0).contains(&v) {
+                return Err(format!("'{text}': a percentage between 0% and 100%"));
+            }
+            return Ok(MaxRejects::Ratio(v / 100.0));
+        }
+        t.parse()
+            .map(MaxRejects::Count)
+            .map_err(|_| format!("'{text}' is neither a count nor a percentage like 5%"))
+    }
+
+    fn exceeded(self, rejected: u64, records: u64) -> bool {
+        match self {
+            MaxRejects::Count(n) => rejected > n,
+            MaxRejects::Ratio(r) => records >= 1000 && rejected as f64 > r * records as f64,
+        }
+    }
+
+    fn describe(self) -> String {
+        match self {
+            MaxRejects::Count(n) => format!("{n} lines"),
+            MaxRejects::Ratio(r) => format!("{}% of records", r * 100.0),
         }
     }
 }
@@ -428,6 +474,18 @@ impl Decoder {
                             offset: r.offset,
                             reason: &r.reason,
                             raw: &r.raw,
+                        });
+                    }
+                    if let (Some(limit), Some(last)) = (self.opts.max_rejects, out.rejects.last())
+                        && limit.exceeded(stats.rejected, stats.records)
+                    {
+                        return Err(Error::TooManyRejects {
+                            rejected: stats.rejected,
+                            records: stats.records,
+                            limit: limit.describe(),
+                            input: name.clone(),
+                            line: line_base + last.line_in_chunk + 1,
+                            reason: last.reason.clone(),
                         });
                     }
                     line_base += out.lines;

@@ -45,6 +45,24 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+    /// More lines were refused than `--max-rejects` allows: the input is probably not flow logs.
+    #[error(
+        "stopped after {rejected} of {records} records were refused (limit {limit}); the input does not look like flow logs in the expected layout (last refused: {input}:{line}: {reason})"
+    )]
+    TooManyRejects {
+        /// Refused so far.
+        rejected: u64,
+        /// Records seen so far.
+        records: u64,
+        /// The limit, as given.
+        limit: String,
+        /// Where the last refused line was.
+        input: String,
+        /// Its line number.
+        line: u64,
+        /// Why it was refused.
+        reason: String,
+    },
     /// A problem with how the tool was asked to run.
     #[error("{0}")]
     Usage(String),

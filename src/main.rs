@@ -110,6 +110,10 @@ struct ConvertArgs {
     /// Parser threads, and Parquet encoder threads (default: one each per core).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// Give up (exit 1, no output) once more lines are refused than this: a count (`1000`) or a
+    /// share of records (`5%`, judged after 1,000 records). For input that is clearly not flow logs.
+    #[arg(long, value_parser = vpcflow::decode::MaxRejects::parse)]
+    max_rejects: Option<vpcflow::decode::MaxRejects>,
     /// Fail (exit 3, no output) if any line is refused.
     #[arg(long)]
     strict: bool,
@@ -344,6 +348,7 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
         fields,
         keep_original: matches!(format, Format::Ecs | Format::Bulk) && args.preserve_original,
         keep_provenance: format == Format::Bulk,
+        max_rejects: args.max_rejects,
         ..Options::default()
     };
     let decoder = Decoder::new(inputs, opts)?;

@@ -460,3 +460,82 @@ fn flat_ndjson_matches_parquet_rows_with_types() {
         assert_eq!(from_json, from_parquet, "{input}");
     }
 }
+
+#[test]
+fn max_rejects_stops_input_that_is_not_flow_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.log");
+    let text: String = (0..500)
+        .map(|i| format!("this is line {i} of some other log\n"))
+        .collect();
+    std::fs::write(&junk, text).unwrap();
+    let out = dir.path().join("o.parquet");
+    let o = vpcflow(&[
+        "convert",
+        junk.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--max-rejects",
+        "10",
+        "-q",
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("does not look like flow logs") && stderr.contains("junk.log:"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no temporary file left"
+    );
+
+    // A share of records: 10% refused passes a 20% limit and fails a 5% one.
+    let mixed = dir.path().join("mixed.log");
+    let good = "2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK";
+    let text: String = (0..2000)
+        .map(|i| {
+            if i % 10 == 0 {
+                "garbage\n".to_string()
+            } else {
+                format!("{good}\n")
+            }
+        })
+        .collect();
+    std::fs::write(&mixed, text).unwrap();
+    let ok = vpcflow(&[
+        "convert",
+        mixed.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--max-rejects",
+        "20%",
+        "-q",
+    ]);
+    assert!(ok.status.success());
+    let (_, batches) = read_parquet(&out);
+    assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 1800);
+    let bad = vpcflow(&[
+        "convert",
+        mixed.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--max-rejects",
+        "5%",
+        "-q",
+        "--chunk-bytes",
+        "4096",
+    ]);
+    assert_eq!(bad.status.code(), Some(1));
+    let o = vpcflow(&[
+        "convert",
+        mixed.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--max-rejects",
+        "lots",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "bad value is a usage error");
+}
