@@ -13,6 +13,7 @@ pub mod enrich;
 pub mod envelope;
 pub mod error;
 pub mod fields;
+pub mod json;
 pub mod layout;
 pub mod parse;
 pub mod sink;

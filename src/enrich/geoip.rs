@@ -39,6 +39,8 @@ use maxminddb::Reader;
 use serde::Deserialize;
 use serde::de::{Deserializer, SeqAccess, Visitor};
 
+use crate::json::{Obj, civil_from_days, push_escaped, push_json_str};
+
 /// The file name Elastic's pipeline gives the City database (the processor's default
 /// `database_file`); preferred when a directory holds several City databases.
 const ELASTIC_CITY_FILE: &str = "GeoLite2-City.mmdb";
@@ -574,46 +576,15 @@ where
 
 // ---- JSON writing ----
 
-/// Writes the members of one object, putting commas between them.
-struct Members<'o> {
-    out: &'o mut Vec<u8>,
-    first: bool,
-}
-
-impl<'o> Members<'o> {
-    fn new(out: &'o mut Vec<u8>) -> Self {
-        Members { out, first: true }
-    }
-
-    /// Writes `"key":` (with a leading comma after the first member); `key` needs no escaping.
-    fn key(&mut self, key: &str) -> &mut Vec<u8> {
-        if !self.first {
-            self.out.push(b',');
-        }
-        self.first = false;
-        self.out.push(b'"');
-        self.out.extend_from_slice(key.as_bytes());
-        self.out.extend_from_slice(b"\":");
-        self.out
-    }
-
-    fn str(&mut self, key: &str, value: Option<&str>) {
-        if let Some(value) = value {
-            write_json_str(self.key(key), value);
-        }
-    }
-}
-
 /// Appends `,"geo":{...}` for a City record, or nothing when it yields no field.
 fn write_geo(rec: &CityRecord<'_>, out: &mut Vec<u8>) {
     let start = out.len();
-    out.extend_from_slice(b",\"geo\":{");
-    let body = out.len();
-    let mut m = Members::new(out);
-    m.str("city_name", rec.city.names.en);
-    m.str("continent_name", rec.continent.names.en);
-    m.str("country_iso_code", rec.country.iso_code);
-    m.str("country_name", rec.country.names.en);
+    out.extend_from_slice(b",\"geo\":");
+    let mut m = Obj::open(out, false);
+    m.opt_str("city_name", rec.city.names.en);
+    m.opt_str("continent_name", rec.continent.names.en);
+    m.opt_str("country_iso_code", rec.country.iso_code);
+    m.opt_str("country_name", rec.country.names.en);
     if let Location {
         latitude: Some(lat),
         longitude: Some(lon),
@@ -632,16 +603,16 @@ fn write_geo(rec: &CityRecord<'_>, out: &mut Vec<u8>) {
     if let (Some(country), Some(region)) = (rec.country.iso_code, sub.and_then(|s| s.iso_code)) {
         let o = m.key("region_iso_code");
         o.push(b'"');
-        escape_into(o, country);
+        push_escaped(o, country);
         o.push(b'-');
-        escape_into(o, region);
+        push_escaped(o, region);
         o.push(b'"');
     }
-    m.str("region_name", sub.and_then(|s| s.names.en));
-    if out.len() == body {
-        out.truncate(start);
+    m.opt_str("region_name", sub.and_then(|s| s.names.en));
+    if m.first {
+        m.out.truncate(start);
     } else {
-        out.push(b'}');
+        m.close();
     }
 }
 
@@ -650,8 +621,8 @@ fn write_as(rec: &AsnRecord<'_>, out: &mut Vec<u8>) {
     if rec.autonomous_system_number.is_none() && rec.autonomous_system_organization.is_none() {
         return;
     }
-    out.extend_from_slice(b",\"as\":{");
-    let mut m = Members::new(out);
+    out.extend_from_slice(b",\"as\":");
+    let mut m = Obj::open(out, false);
     if let Some(number) = rec.autonomous_system_number {
         m.key("number")
             .extend_from_slice(itoa::Buffer::new().format(number).as_bytes());
@@ -659,10 +630,10 @@ fn write_as(rec: &AsnRecord<'_>, out: &mut Vec<u8>) {
     if let Some(org) = rec.autonomous_system_organization {
         let o = m.key("organization");
         o.extend_from_slice(b"{\"name\":");
-        write_json_str(o, org);
+        push_json_str(o, org);
         o.push(b'}');
     }
-    out.push(b'}');
+    m.close();
 }
 
 /// Appends a finite double the way Java prints one: the shortest text that reads back as the
@@ -674,56 +645,6 @@ fn write_f64(out: &mut Vec<u8>, v: f64) {
     if !out[start..].contains(&b'.') {
         out.extend_from_slice(b".0");
     }
-}
-
-/// Appends `s` as a JSON string literal.
-fn write_json_str(out: &mut Vec<u8>, s: &str) {
-    out.push(b'"');
-    escape_into(out, s);
-    out.push(b'"');
-}
-
-/// Appends `s` with JSON string escaping (quote, backslash and control characters; everything
-/// else, including non-ASCII, is copied as UTF-8).
-fn escape_into(out: &mut Vec<u8>, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let bytes = s.as_bytes();
-    let mut clean = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let esc: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x00..=0x1f => &[],
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[clean..i]);
-        if esc.is_empty() {
-            out.extend_from_slice(b"\\u00");
-            out.push(HEX[usize::from(b >> 4)]);
-            out.push(HEX[usize::from(b & 0xf)]);
-        } else {
-            out.extend_from_slice(esc);
-        }
-        clean = i + 1;
-    }
-    out.extend_from_slice(&bytes[clean..]);
-}
-
-/// Proleptic Gregorian (year, month, day) of a day count since 1970-01-01.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 impl crate::sink::ecs::GeoLookup for GeoIp {
@@ -1065,7 +986,7 @@ mod tests {
     #[test]
     fn escaping() {
         let mut out = Vec::new();
-        write_json_str(&mut out, "a\"b\\c\nd\u{1}é\t");
+        push_json_str(&mut out, "a\"b\\c\nd\u{1}é\t");
         assert_eq!(
             String::from_utf8(out.clone()).unwrap(),
             r#""a\"b\\c\nd\u0001é\t""#

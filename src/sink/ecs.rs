@@ -23,7 +23,7 @@ use rayon::prelude::*;
 use crate::batch::{INPUT_COLUMN, OFFSET_COLUMN, ORIGINAL_COLUMN};
 use crate::enrich::community_id;
 use crate::error::Error;
-use crate::sink::ndjson::push_json_str;
+use crate::json::{Obj, push_json_str, push_timestamp};
 
 /// ECS version Elastic's pipeline stamps on every document.
 pub const ECS_VERSION: &str = "8.11.0";
@@ -255,7 +255,7 @@ impl<'a> Cols<'a> {
     /// column's value bytes instead of a check per value written.
     fn clean(&self) -> bool {
         self.all.iter().all(|(_, c)| match c {
-            Col::Str(a) => !crate::sink::ndjson::needs_escape(a.values()),
+            Col::Str(a) => !crate::json::needs_escape(a.values()),
             _ => true,
         })
     }
@@ -346,49 +346,6 @@ impl<'a> Mapped<'a> {
     }
 }
 
-/// Days since 1970-01-01 → (year, month, day) in the proleptic Gregorian calendar.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    // Shift to an era starting on 0000-03-01 so leap days fall at the end of a year.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097); // day of era, 0..146096
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // year of era, 0..399
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // day of year from March 1st
-    let mp = (5 * doy + 2) / 153; // month from March, 0..11
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-/// Appends `"YYYY-MM-DDTHH:MM:SS.000Z"` (quotes included) for Unix seconds `t`.
-pub fn push_timestamp(out: &mut Vec<u8>, t: i64) {
-    let (y, mo, d) = civil_from_days(t.div_euclid(86_400));
-    let s = t.rem_euclid(86_400);
-    if !(0..=9999).contains(&y) {
-        let _ = write!(
-            out,
-            "\"{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.000Z\"",
-            s / 3600,
-            s / 60 % 60,
-            s % 60
-        );
-        return;
-    }
-    let two = |v: i64| [b'0' + (v / 10) as u8, b'0' + (v % 10) as u8];
-    let [y1, y2] = two(y / 100);
-    let [y3, y4] = two(y % 100);
-    let [m1, m2] = two(i64::from(mo));
-    let [d1, d2] = two(i64::from(d));
-    let [h1, h2] = two(s / 3600);
-    let [n1, n2] = two(s / 60 % 60);
-    let [s1, s2] = two(s % 60);
-    out.extend_from_slice(&[
-        b'"', y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2, b'T', h1, h2, b':', n1, n2, b':', s1, s2,
-        b'.', b'0', b'0', b'0', b'Z', b'"',
-    ]);
-}
-
 /// `network.transport` for an IANA protocol number: Elastic's fixed 11-entry table.
 pub fn transport(proto: i64) -> Option<&'static str> {
     Some(match proto {
@@ -415,67 +372,6 @@ const TCP_FLAG_NAMES: [(i64, &str); 6] = [
     (0x10, "ack"),
     (0x20, "urg"),
 ];
-
-/// Writes one JSON object's members, handling the commas.
-struct Obj<'b> {
-    out: &'b mut Vec<u8>,
-    first: bool,
-    /// No text value of this document needs JSON escaping (checked per batch, see `Cols::clean`).
-    clean: bool,
-}
-
-impl<'b> Obj<'b> {
-    fn open(out: &'b mut Vec<u8>, clean: bool) -> Self {
-        out.push(b'{');
-        Obj {
-            out,
-            first: true,
-            clean,
-        }
-    }
-    /// Opens a nested object under key `k`.
-    fn child(&mut self, k: &str) -> Obj<'_> {
-        let clean = self.clean;
-        Obj::open(self.key(k), clean)
-    }
-    #[inline]
-    fn key(&mut self, k: &str) -> &mut Vec<u8> {
-        if !self.first {
-            self.out.push(b',');
-        }
-        self.first = false;
-        self.out.push(b'"');
-        self.out.extend_from_slice(k.as_bytes());
-        self.out.extend_from_slice(b"\":");
-        self.out
-    }
-    fn str(&mut self, k: &str, v: &str) {
-        if self.clean {
-            let out = self.key(k);
-            out.push(b'"');
-            out.extend_from_slice(v.as_bytes());
-            out.push(b'"');
-        } else {
-            push_json_str(self.key(k), v);
-        }
-    }
-    fn opt_str(&mut self, k: &str, v: Option<&str>) {
-        if let Some(v) = v {
-            self.str(k, v);
-        }
-    }
-    fn int(&mut self, k: &str, v: i64) {
-        let mut b = itoa::Buffer::new();
-        let s = b.format(v);
-        self.key(k).extend_from_slice(s.as_bytes());
-    }
-    fn raw(&mut self, k: &str, json: &str) {
-        self.key(k).extend_from_slice(json.as_bytes());
-    }
-    fn close(self) {
-        self.out.push(b'}');
-    }
-}
 
 /// Streams record batches as ECS NDJSON.
 pub struct EcsWriter<'g, W: DocOut> {
@@ -835,51 +731,5 @@ impl<'g, W: DocOut> EcsWriter<'g, W> {
             doc.raw("tags", "[\"preserve_original_event\"]");
         }
         doc.close();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timestamps_match_known_dates() {
-        for (t, want) in [
-            (0, "1970-01-01T00:00:00.000Z"),
-            (1477913820, "2016-10-31T11:37:00.000Z"),
-            (164000066, "1975-03-14T03:34:26.000Z"),
-            (951782400, "2000-02-29T00:00:00.000Z"),
-            (4107542399, "2100-02-28T23:59:59.000Z"),
-            (-1, "1969-12-31T23:59:59.000Z"),
-        ] {
-            let mut out = Vec::new();
-            push_timestamp(&mut out, t);
-            assert_eq!(
-                String::from_utf8(out).unwrap(),
-                format!("\"{want}\""),
-                "{t}"
-            );
-        }
-    }
-
-    #[test]
-    fn civil_dates_agree_with_a_day_by_day_walk() {
-        // Walk the calendar naively from 1900-01-01 and compare every day up to 2200.
-        let leap = |y: i64| (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-        let mut days = -25_567; // 1900-01-01
-        for y in 1900..2200 {
-            for mo in 1..=12u32 {
-                let len = match mo {
-                    2 if leap(y) => 29,
-                    2 => 28,
-                    4 | 6 | 9 | 11 => 30,
-                    _ => 31,
-                };
-                for d in 1..=len {
-                    assert_eq!(civil_from_days(days), (y, mo, d));
-                    days += 1;
-                }
-            }
-        }
     }
 }

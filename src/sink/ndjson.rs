@@ -12,80 +12,7 @@ use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
 
 use crate::error::Error;
-
-/// Bytes that JSON strings must escape: controls, `"` and backslash.
-static NEEDS_ESCAPE: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < 0x20 {
-        t[i] = true;
-        i += 1;
-    }
-    t[b'"' as usize] = true;
-    t[b'\\' as usize] = true;
-    t
-};
-
-/// Whether any byte of the word is a control character, `"` or backslash (exact as a yes/no
-/// answer: the classic "has a zero byte" / "has a byte less than n" tests).
-#[inline(always)]
-fn word_needs_escape(w: u64) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH != 0;
-    let has_less_than_0x20 = w.wrapping_sub(ONES * 0x20) & !w & HIGH != 0;
-    has_less_than_0x20
-        || has_zero(w ^ (ONES * u64::from(b'"')))
-        || has_zero(w ^ (ONES * u64::from(b'\\')))
-}
-
-/// Position of the first byte at or after `from` that JSON must escape.
-#[inline]
-fn next_escape(bytes: &[u8], mut from: usize) -> Option<usize> {
-    while let Some(word) = bytes.get(from..from + 8) {
-        if word_needs_escape(u64::from_le_bytes(word.try_into().expect("8 bytes"))) {
-            break;
-        }
-        from += 8;
-    }
-    bytes[from..]
-        .iter()
-        .position(|&b| NEEDS_ESCAPE[b as usize])
-        .map(|k| from + k)
-}
-
-/// Whether any byte of `bytes` must be escaped in a JSON string.
-pub fn needs_escape(bytes: &[u8]) -> bool {
-    next_escape(bytes, 0).is_some()
-}
-
-/// Appends `s` as a JSON string literal (quotes included).
-#[inline]
-pub fn push_json_str(out: &mut Vec<u8>, s: &str) {
-    let bytes = s.as_bytes();
-    out.reserve(bytes.len() + 2);
-    out.push(b'"');
-    let mut start = 0;
-    while let Some(i) = next_escape(bytes, start) {
-        out.extend_from_slice(&bytes[start..i]);
-        match bytes[i] {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            b => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.extend_from_slice(b"\\u00");
-                out.push(HEX[usize::from(b >> 4)]);
-                out.push(HEX[usize::from(b & 15)]);
-            }
-        }
-        start = i + 1;
-    }
-    out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
-}
+use crate::json::push_json_str;
 
 enum Column<'a> {
     I32(&'a Int32Array),
@@ -209,31 +136,6 @@ mod tests {
     use super::*;
     use arrow::datatypes::{Field, Schema};
     use std::sync::Arc;
-
-    proptest::proptest! {
-        #[test]
-        fn escape_finder_agrees_with_a_byte_scan(s in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40), from in 0usize..40) {
-            let from = from.min(s.len());
-            let naive = s[from..].iter().position(|&b| b < 0x20 || b == b'"' || b == b'\\').map(|k| from + k);
-            proptest::prop_assert_eq!(next_escape(&s, from), naive);
-        }
-    }
-
-    #[test]
-    fn strings_are_escaped_like_serde_json() {
-        for s in [
-            "plain",
-            "quote\"back\\slash",
-            "ctl\u{1}\n\r\t",
-            "ünïcødé",
-            "",
-        ] {
-            let mut out = Vec::new();
-            push_json_str(&mut out, s);
-            let back: String = serde_json::from_slice(&out).unwrap();
-            assert_eq!(back, s);
-        }
-    }
 
     #[test]
     fn rows_keep_types_and_nulls() {

@@ -1,0 +1,270 @@
+//! Writing JSON text straight into byte buffers: string escaping (a word-at-a-time scan for the
+//! bytes that need it), an object-members writer, and Elastic-style timestamps. Shared by the
+//! NDJSON and ECS writers and the GeoIP enrichment; no value trees.
+
+use std::io::Write;
+
+/// Bytes that JSON strings must escape: controls, `"` and backslash.
+static NEEDS_ESCAPE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
+
+/// Whether any byte of the word is a control character, `"` or backslash (exact as a yes/no
+/// answer: the classic "has a zero byte" / "has a byte less than n" tests).
+#[inline(always)]
+fn word_needs_escape(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH != 0;
+    let has_less_than_0x20 = w.wrapping_sub(ONES * 0x20) & !w & HIGH != 0;
+    has_less_than_0x20
+        || has_zero(w ^ (ONES * u64::from(b'"')))
+        || has_zero(w ^ (ONES * u64::from(b'\\')))
+}
+
+/// Position of the first byte at or after `from` that JSON must escape.
+#[inline]
+fn next_escape(bytes: &[u8], mut from: usize) -> Option<usize> {
+    while let Some(word) = bytes.get(from..from + 8) {
+        if word_needs_escape(u64::from_le_bytes(word.try_into().expect("8 bytes"))) {
+            break;
+        }
+        from += 8;
+    }
+    bytes[from..]
+        .iter()
+        .position(|&b| NEEDS_ESCAPE[b as usize])
+        .map(|k| from + k)
+}
+
+/// Whether any byte of `bytes` must be escaped in a JSON string.
+pub fn needs_escape(bytes: &[u8]) -> bool {
+    next_escape(bytes, 0).is_some()
+}
+
+/// Appends `s` with JSON string escaping, without quotes (controls, `"` and backslash escaped;
+/// everything else, non-ASCII included, copied as UTF-8).
+#[inline]
+pub fn push_escaped(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    while let Some(i) = next_escape(bytes, start) {
+        out.extend_from_slice(&bytes[start..i]);
+        match bytes[i] {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(b >> 4)]);
+                out.push(HEX[usize::from(b & 15)]);
+            }
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+}
+
+/// Appends `s` as a JSON string literal (quotes included).
+#[inline]
+pub fn push_json_str(out: &mut Vec<u8>, s: &str) {
+    out.reserve(s.len() + 2);
+    out.push(b'"');
+    push_escaped(out, s);
+    out.push(b'"');
+}
+
+/// Writes one JSON object's members, handling the commas.
+pub struct Obj<'b> {
+    /// The output.
+    pub out: &'b mut Vec<u8>,
+    /// No member written yet.
+    pub first: bool,
+    /// Text values need no escaping (the caller checked them all).
+    pub clean: bool,
+}
+
+impl<'b> Obj<'b> {
+    /// Starts an object (`{`) on `out`.
+    pub fn open(out: &'b mut Vec<u8>, clean: bool) -> Self {
+        out.push(b'{');
+        Obj {
+            out,
+            first: true,
+            clean,
+        }
+    }
+    /// Opens a nested object under key `k`.
+    pub fn child(&mut self, k: &str) -> Obj<'_> {
+        let clean = self.clean;
+        Obj::open(self.key(k), clean)
+    }
+    /// Writes `"k":` (after a comma unless first) and returns the output for the value.
+    #[inline]
+    pub fn key(&mut self, k: &str) -> &mut Vec<u8> {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.push(b'"');
+        self.out.extend_from_slice(k.as_bytes());
+        self.out.extend_from_slice(b"\":");
+        self.out
+    }
+    /// A string member.
+    pub fn str(&mut self, k: &str, v: &str) {
+        if self.clean {
+            let out = self.key(k);
+            out.push(b'"');
+            out.extend_from_slice(v.as_bytes());
+            out.push(b'"');
+        } else {
+            push_json_str(self.key(k), v);
+        }
+    }
+    /// A string member, if present.
+    pub fn opt_str(&mut self, k: &str, v: Option<&str>) {
+        if let Some(v) = v {
+            self.str(k, v);
+        }
+    }
+    /// An integer member.
+    pub fn int(&mut self, k: &str, v: i64) {
+        let mut b = itoa::Buffer::new();
+        let s = b.format(v);
+        self.key(k).extend_from_slice(s.as_bytes());
+    }
+    /// A member whose value is ready-made JSON.
+    pub fn raw(&mut self, k: &str, json: &str) {
+        self.key(k).extend_from_slice(json.as_bytes());
+    }
+    /// Ends the object (`}`).
+    pub fn close(self) {
+        self.out.push(b'}');
+    }
+}
+
+/// Days since 1970-01-01 → (year, month, day) in the proleptic Gregorian calendar.
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    // Shift to an era starting on 0000-03-01 so leap days fall at the end of a year.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097); // day of era, 0..146096
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // year of era, 0..399
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // day of year from March 1st
+    let mp = (5 * doy + 2) / 153; // month from March, 0..11
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Appends `"YYYY-MM-DDTHH:MM:SS.000Z"` (quotes included) for Unix seconds `t`.
+pub fn push_timestamp(out: &mut Vec<u8>, t: i64) {
+    let (y, mo, d) = civil_from_days(t.div_euclid(86_400));
+    let s = t.rem_euclid(86_400);
+    if !(0..=9999).contains(&y) {
+        let _ = write!(
+            out,
+            "\"{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.000Z\"",
+            s / 3600,
+            s / 60 % 60,
+            s % 60
+        );
+        return;
+    }
+    let two = |v: i64| [b'0' + (v / 10) as u8, b'0' + (v % 10) as u8];
+    let [y1, y2] = two(y / 100);
+    let [y3, y4] = two(y % 100);
+    let [m1, m2] = two(i64::from(mo));
+    let [d1, d2] = two(i64::from(d));
+    let [h1, h2] = two(s / 3600);
+    let [n1, n2] = two(s / 60 % 60);
+    let [s1, s2] = two(s % 60);
+    out.extend_from_slice(&[
+        b'"', y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2, b'T', h1, h2, b':', n1, n2, b':', s1, s2,
+        b'.', b'0', b'0', b'0', b'Z', b'"',
+    ]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn escape_finder_agrees_with_a_byte_scan(s in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40), from in 0usize..40) {
+            let from = from.min(s.len());
+            let naive = s[from..].iter().position(|&b| b < 0x20 || b == b'"' || b == b'\\').map(|k| from + k);
+            proptest::prop_assert_eq!(next_escape(&s, from), naive);
+        }
+    }
+
+    #[test]
+    fn strings_are_escaped_like_serde_json() {
+        for s in [
+            "plain",
+            "quote\"back\\slash",
+            "ctl\u{1}\n\r\t",
+            "ünïcødé",
+            "",
+        ] {
+            let mut out = Vec::new();
+            push_json_str(&mut out, s);
+            let back: String = serde_json::from_slice(&out).unwrap();
+            assert_eq!(back, s);
+        }
+    }
+
+    #[test]
+    fn timestamps_match_known_dates() {
+        for (t, want) in [
+            (0, "1970-01-01T00:00:00.000Z"),
+            (1477913820, "2016-10-31T11:37:00.000Z"),
+            (164000066, "1975-03-14T03:34:26.000Z"),
+            (951782400, "2000-02-29T00:00:00.000Z"),
+            (4107542399, "2100-02-28T23:59:59.000Z"),
+            (-1, "1969-12-31T23:59:59.000Z"),
+        ] {
+            let mut out = Vec::new();
+            push_timestamp(&mut out, t);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                format!("\"{want}\""),
+                "{t}"
+            );
+        }
+    }
+
+    #[test]
+    fn civil_dates_agree_with_a_day_by_day_walk() {
+        // Walk the calendar naively from 1900-01-01 and compare every day up to 2200.
+        let leap = |y: i64| (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+        let mut days = -25_567; // 1900-01-01
+        for y in 1900..2200 {
+            for mo in 1..=12u32 {
+                let len = match mo {
+                    2 if leap(y) => 29,
+                    2 => 28,
+                    4 | 6 | 9 | 11 => 30,
+                    _ => 31,
+                };
+                for d in 1..=len {
+                    assert_eq!(civil_from_days(days), (y, mo, d));
+                    days += 1;
+                }
+            }
+        }
+    }
+}
