@@ -4,7 +4,8 @@
 //! [`layout`] learns each input's fields (header line, `--fields`, or AWS's standard layouts);
 //! [`chunk`] splits blocks into line-aligned chunks; [`batch`] parses a chunk into a
 //! `RecordBatch` ([`parse`] does the per-token work); [`decode`] runs chunks in parallel with
-//! rayon and delivers batches in input order; [`sink`] writes them.
+//! rayon and delivers batches in input order; [`sink`] writes them; [`query`] runs SQL over
+//! them with DataFusion.
 
 pub mod batch;
 pub mod chunk;
@@ -16,6 +17,7 @@ pub mod fields;
 pub mod json;
 pub mod layout;
 pub mod parse;
+pub mod query;
 pub mod sink;
 pub mod source;
 

@@ -37,6 +37,8 @@ struct Cli {
 enum Command {
     /// Convert flow logs (files, directories, `-` for stdin; plain or gzip) into one dataset.
     Convert(Box<ConvertArgs>),
+    /// Run SQL over flows (raw logs or Parquet): ad-hoc `--sql`, a canned `--name`, or a `--file`.
+    Query(Box<QueryArgs>),
     /// Print a Parquet file's schema, row count and first rows as a table.
     Show {
         /// The Parquet file.
@@ -137,10 +139,76 @@ struct ConvertArgs {
     quiet: bool,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OutFormat {
+    /// Aligned columns for terminals.
+    Table,
+    /// CSV with a header row.
+    Csv,
+    /// A JSON array of objects.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+}
+
+#[derive(Parser)]
+#[command(
+    after_help = "The table is `flows`: the stored columns (AWS's names and types) plus \
+    `start_time`/`end_time` timestamps. `vpcflow query --list` shows the canned queries."
+)]
+struct QueryArgs {
+    /// Flow logs (files, directories, `-`; plain or gzip) or Parquet files/directories.
+    inputs: Vec<String>,
+    /// A SQL statement over the table `flows` (repeat for several).
+    #[arg(long)]
+    sql: Vec<String>,
+    /// A canned query by name (repeat for several; `--list` shows them).
+    #[arg(long)]
+    name: Vec<String>,
+    /// A `.sql` file (same header as the canned queries; repeat for several).
+    #[arg(long)]
+    file: Vec<PathBuf>,
+    /// A query parameter, `NAME=VALUE`, bound to `${NAME}` in the SQL (repeatable).
+    #[arg(long = "param", value_parser = parse_param)]
+    params: Vec<(String, String)>,
+    /// How results are printed.
+    #[arg(long, default_value = "table")]
+    format: OutFormat,
+    /// List the canned queries and their parameters.
+    #[arg(long)]
+    list: bool,
+    /// Print the SQL that would run (parameters bound) instead of running it.
+    #[arg(long)]
+    print_sql: bool,
+    /// Layout of header-less raw input (as for `convert`).
+    #[arg(long)]
+    fields: Option<String>,
+    /// Threads for parsing and for the query engine (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// How many refused lines of raw input are shown in full.
+    #[arg(long, default_value_t = 5)]
+    show_rejects: usize,
+    /// Write the raw-input counts (records, rows, refused) as JSON to this file.
+    #[arg(long)]
+    stats: Option<PathBuf>,
+    /// No summary lines on stderr.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+fn parse_param(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("{s:?} is not NAME=VALUE")),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Convert(args) => convert(*args),
+        Command::Query(args) => query(*args),
         Command::Show { file, rows } => show(&file, rows).map(|()| ExitCode::SUCCESS),
         Command::EsTemplate => (|| -> Result<ExitCode> {
             let mut out = std::io::stdout().lock();
@@ -523,6 +591,162 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
             failed.len(),
             stats.inputs
         );
+        return Ok(ExitCode::from(EXIT_FAILED));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list_queries() -> Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    let all = vpcflow::query::canned::canned();
+    let width = all.iter().map(|q| q.name.len()).max().unwrap_or(0);
+    for q in &all {
+        writeln!(out, "{:<width$}  {}", q.name, q.description)?;
+        for p in &q.params {
+            let default = match &p.default {
+                Some(d) => format!("default {d}"),
+                None => "required".to_string(),
+            };
+            writeln!(
+                out,
+                "{:<width$}    --param {}=… ({}, {default}): {}",
+                "",
+                p.name,
+                p.kind.name(),
+                p.description
+            )?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn query(args: QueryArgs) -> Result<ExitCode> {
+    use vpcflow::query::canned::{self, QueryFile};
+    use vpcflow::query::{Engine, QueryOptions};
+    use vpcflow::sink::results::{ResultFormat, ResultWriter};
+    if args.list {
+        return list_queries();
+    }
+    let mut queries: Vec<(String, String)> = Vec::new();
+    let mut bind = |q: QueryFile| -> Result<()> {
+        let sql = q.bind(&args.params)?;
+        queries.push((q.name, sql));
+        Ok(())
+    };
+    for (i, sql) in args.sql.iter().enumerate() {
+        bind(QueryFile::parse(&format!("--sql #{}", i + 1), sql)?)?;
+    }
+    for name in &args.name {
+        let q = canned::find(name).with_context(|| {
+            format!("there is no canned query {name:?} (`vpcflow query --list` shows them)")
+        })?;
+        bind(q)?;
+    }
+    for path in &args.file {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        bind(QueryFile::parse(&stem, &text)?)?;
+    }
+    if queries.is_empty() {
+        bail!("nothing to run: give --sql, --name or --file (or --list)");
+    }
+    if args.print_sql {
+        let mut out = std::io::stdout().lock();
+        for (_, sql) in &queries {
+            writeln!(out, "{}", sql.trim_end())?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.inputs.is_empty() {
+        bail!("no inputs: name flow log files, directories, Parquet files or `-`");
+    }
+    let fields = match &args.fields {
+        Some(f) => Some(Layout::from_fields_arg(f).map_err(vpcflow::Error::Fields)?),
+        None => None,
+    };
+    let opts = QueryOptions {
+        decode: Options {
+            threads: args.threads,
+            fields,
+            ..Options::default()
+        },
+        threads: args.threads,
+        keep_rejects: args.show_rejects,
+    };
+    let started = Instant::now();
+    let engine = Engine::open(&args.inputs, &opts)?;
+    let format = match args.format {
+        OutFormat::Table => ResultFormat::Table,
+        OutFormat::Csv => ResultFormat::Csv,
+        OutFormat::Json => ResultFormat::Json,
+        OutFormat::Ndjson => ResultFormat::Ndjson,
+    };
+    let many = queries.len() > 1;
+    for (i, (name, sql)) in queries.iter().enumerate() {
+        let t = Instant::now();
+        let stdout = std::io::stdout();
+        if many && format == ResultFormat::Table {
+            writeln!(stdout.lock(), "{}-- {name}", if i > 0 { "\n" } else { "" })?;
+        }
+        let mut writer: Option<ResultWriter<std::io::StdoutLock<'_>>> = None;
+        let schema = engine
+            .run(sql, &mut |b| {
+                let w = writer
+                    .get_or_insert_with(|| ResultWriter::new(format, stdout.lock(), b.schema()));
+                w.write(b)
+            })
+            .with_context(|| format!("query {name}"))?;
+        let rows = writer
+            .unwrap_or_else(|| ResultWriter::new(format, stdout.lock(), schema))
+            .finish()?;
+        if !args.quiet {
+            eprintln!(
+                "vpcflow: {name}: {rows} rows in {:.3} s",
+                t.elapsed().as_secs_f64()
+            );
+        }
+    }
+    let log = engine.scan_log();
+    for w in &log.warnings {
+        eprintln!("vpcflow: warning: {w}");
+    }
+    for f in &log.failed {
+        eprintln!("vpcflow: error: {f}");
+    }
+    if let Some(stats) = &log.stats {
+        for r in &log.rejects {
+            eprintln!("vpcflow: refused {r}");
+        }
+        if stats.rejected > log.rejects.len() as u64 && !log.rejects.is_empty() {
+            eprintln!(
+                "vpcflow: … and {} more refused lines",
+                stats.rejected - log.rejects.len() as u64
+            );
+        }
+        if !args.quiet {
+            eprintln!(
+                "vpcflow: read {} records: {} rows queried, {} refused; {:.1} MB in {:.2} s",
+                stats.records,
+                stats.rows_written,
+                stats.rejected,
+                stats.bytes_read as f64 / 1e6,
+                started.elapsed().as_secs_f64()
+            );
+        }
+        if let Some(p) = &args.stats {
+            let text =
+                serde_json::to_string_pretty(&stats_json(stats, started.elapsed().as_secs_f64()))?
+                    + "\n";
+            std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?;
+        }
+    } else if log.stopped_early && !args.quiet {
+        eprintln!("vpcflow: the query needed only part of the input; counts are not complete");
+    }
+    if !log.failed.is_empty() {
         return Ok(ExitCode::from(EXIT_FAILED));
     }
     Ok(ExitCode::SUCCESS)

@@ -3,6 +3,7 @@
 pub mod ecs;
 pub mod ndjson;
 pub mod parquet;
+pub mod results;
 pub mod table;
 pub mod template;
 

@@ -1,0 +1,18 @@
+-- Rejected by port: destination port/protocol pairs with the most rejected flows (spot overly restrictive security groups and NACLs)
+-- param: top int 20 How many port/protocol pairs to show
+-- note: Only records with action REJECT and a destination port. Many distinct sources on one port
+-- note: suggests legitimate clients being blocked; one source on many ports is a scan (see port_scanners).
+SELECT
+    dstport,
+    protocol,
+    COUNT(*) AS rejected_flows,
+    COUNT(DISTINCT srcaddr) AS distinct_sources,
+    COUNT(DISTINCT dstaddr) AS distinct_destinations,
+    SUM(packets) AS total_packets,
+    SUM(bytes) AS total_bytes
+FROM flows
+WHERE action = 'REJECT'
+  AND dstport IS NOT NULL
+GROUP BY dstport, protocol
+ORDER BY rejected_flows DESC, distinct_sources DESC, dstport, protocol NULLS LAST
+LIMIT ${top}

@@ -1,0 +1,459 @@
+//! SQL over flows: the only module that knows DataFusion and tokio.
+//!
+//! [`Engine::open`] registers the inputs as the table `flow_logs` and the view `flows` over it
+//! (the stored columns plus `start_time`/`end_time` timestamps, computed, never stored):
+//! - Parquet files (recognised by their `PAR1` magic, or directories of them) are a listing table,
+//!   so DataFusion reads only the columns a query needs and prunes row groups by statistics.
+//!   Files with different columns unite (a column a file lacks reads as null).
+//! - Raw flow logs (any layout, plain or gzip, or standard input) are parsed by [`Decoder`] on its
+//!   own rayon pool and streamed into DataFusion batch by batch: nothing is written first and
+//!   memory stays flat. Each scan of the table parses the inputs again (standard input can be
+//!   scanned only once); what the first scan refused is kept in a [`ScanLog`].
+//!
+//! Queries run on a tokio runtime of their own; the parser's rayon pool is separate from it, so
+//! the two pools never wait on each other's threads.
+
+pub mod canned;
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use datafusion::catalog::streaming::StreamingTable;
+use datafusion::common::{DataFusionError, SchemaError};
+use datafusion::execution::TaskContext;
+use datafusion::execution::context::{SessionConfig, SessionContext};
+use datafusion::physical_plan::SendableRecordBatchStream;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::streaming::PartitionStream;
+use datafusion::prelude::ParquetReadOptions;
+use futures::StreamExt;
+
+use crate::decode::{Decoder, Notice, Options, Stats};
+use crate::source::{self, Input};
+
+/// How to open the inputs and run queries.
+#[derive(Debug, Clone, Default)]
+pub struct QueryOptions {
+    /// Decoder options for raw flow logs (`--fields`, threads…).
+    pub decode: Options,
+    /// Threads for DataFusion (0: one per core).
+    pub threads: usize,
+    /// How many refused lines the [`ScanLog`] keeps in full.
+    pub keep_rejects: usize,
+}
+
+/// Why a query could not run.
+#[derive(Debug)]
+pub enum QueryError {
+    /// The inputs can't be used (unreadable, mixed kinds, …).
+    Input(String),
+    /// The query needs a column the data doesn't have.
+    MissingColumn {
+        /// The column the query named.
+        column: String,
+        /// The columns the data has.
+        available: Vec<String>,
+    },
+    /// Anything else DataFusion refused or failed at.
+    Sql(DataFusionError),
+    /// Writing the results failed.
+    Output(std::io::Error),
+}
+
+impl fmt::Display for QueryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            QueryError::Input(s) => f.write_str(s),
+            QueryError::MissingColumn { column, available } => write!(
+                f,
+                "the query needs column `{column}`, which these flows don't have (their flow log \
+                 format has no {} field); columns present: {}",
+                column.replace('_', "-"),
+                available.join(", ")
+            ),
+            QueryError::Sql(e) => write!(f, "{e}"),
+            QueryError::Output(e) => write!(f, "writing the results: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for QueryError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            QueryError::Output(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<DataFusionError> for QueryError {
+    fn from(e: DataFusionError) -> Self {
+        if let DataFusionError::SchemaError(s, _) = e.find_root()
+            && let SchemaError::FieldNotFound {
+                field,
+                valid_fields,
+            } = s.as_ref()
+        {
+            let mut available: Vec<String> = valid_fields.iter().map(|c| c.name.clone()).collect();
+            available.dedup();
+            return QueryError::MissingColumn {
+                column: field.name.clone(),
+                available,
+            };
+        }
+        QueryError::Sql(e)
+    }
+}
+
+/// What the first scan of raw inputs met: counts, refused lines, failed inputs, warnings.
+#[derive(Debug, Default, Clone)]
+pub struct ScanLog {
+    /// Scans started (a query that reads the table twice parses the inputs twice).
+    pub scans: u32,
+    /// Counts of the first complete scan.
+    pub stats: Option<Stats>,
+    /// The first scan stopped early because the query needed no more rows.
+    pub stopped_early: bool,
+    /// Refused lines of the first scan, in full (`input:line: reason: text`), up to the limit.
+    pub rejects: Vec<String>,
+    /// Inputs that could not be read.
+    pub failed: Vec<String>,
+    /// Warnings about inputs.
+    pub warnings: Vec<String>,
+}
+
+struct RawFlows {
+    schema: SchemaRef,
+    inputs: Vec<Input>,
+    opts: Options,
+    keep_rejects: usize,
+    /// The decoder planned at registration, used by the first scan.
+    first: Mutex<Option<Decoder>>,
+    log: Arc<Mutex<ScanLog>>,
+}
+
+impl fmt::Debug for RawFlows {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RawFlows")
+            .field("inputs", &self.inputs.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock(log: &Mutex<ScanLog>) -> std::sync::MutexGuard<'_, ScanLog> {
+    log.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl PartitionStream for RawFlows {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch, DataFusionError>>(4);
+        let scan = {
+            let mut l = lock(&self.log);
+            l.scans += 1;
+            l.scans
+        };
+        let first = self.first.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let decoder = match first {
+            Some(d) => Ok(d),
+            None if self.inputs.contains(&Input::Stdin) => Err(DataFusionError::Execution(
+                "standard input can be scanned only once, and this query reads the table twice: \
+                 save the input to a file (or convert it to Parquet) and query that"
+                    .to_string(),
+            )),
+            None => Decoder::new(self.inputs.clone(), self.opts.clone())
+                .map_err(|e| DataFusionError::External(Box::new(e))),
+        };
+        let schema = self.schema.clone();
+        let log = self.log.clone();
+        let keep = self.keep_rejects;
+        match decoder {
+            Ok(d) if d.schema() != schema => {
+                let _ = tx.try_send(Err(DataFusionError::Execution(
+                    "the inputs changed while the query ran (their columns differ now)".into(),
+                )));
+            }
+            Ok(d) => {
+                std::thread::spawn(move || scan_thread(d, tx, log, scan == 1, keep));
+            }
+            Err(e) => {
+                let _ = tx.try_send(Err(e));
+            }
+        }
+        let stream = futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        });
+        Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), stream))
+    }
+}
+
+/// Runs one decode of the raw inputs, sending batches to DataFusion. Only the first scan reports.
+fn scan_thread(
+    decoder: Decoder,
+    tx: tokio::sync::mpsc::Sender<Result<RecordBatch, DataFusionError>>,
+    log: Arc<Mutex<ScanLog>>,
+    report: bool,
+    keep: usize,
+) {
+    let closed = std::sync::atomic::AtomicBool::new(false);
+    let send = |b: RecordBatch| {
+        tx.blocking_send(Ok(b)).map_err(|_| {
+            closed.store(true, std::sync::atomic::Ordering::Relaxed);
+            crate::Error::Usage("the query needed no more rows".into())
+        })
+    };
+    let mut rejects = Vec::new();
+    let mut failed = Vec::new();
+    let mut warnings = Vec::new();
+    let result = decoder.run(
+        send,
+        &mut |r| {
+            if report && rejects.len() < keep {
+                let raw = String::from_utf8_lossy(&r.raw[..r.raw.len().min(300)]);
+                rejects.push(format!("{}:{}: {}: {raw}", r.input, r.line, r.reason));
+            }
+        },
+        &mut |n| match n {
+            Notice::Failed(e) => failed.push(e.to_string()),
+            Notice::Warning(w) => warnings.push(w),
+        },
+        &mut |_| {},
+    );
+    let stopped_early = closed.load(std::sync::atomic::Ordering::Relaxed);
+    match result {
+        Ok(stats) if report => {
+            let mut l = lock(&log);
+            l.stats = Some(stats);
+            l.rejects = rejects;
+            l.failed = failed;
+            l.warnings = warnings;
+        }
+        Ok(_) => {}
+        Err(_) if stopped_early => {
+            if report {
+                let mut l = lock(&log);
+                l.stopped_early = true;
+                l.rejects = rejects;
+                l.failed = failed;
+                l.warnings = warnings;
+            }
+        }
+        Err(e) => {
+            let _ = tx.blocking_send(Err(DataFusionError::External(Box::new(e))));
+        }
+    }
+}
+
+/// The inputs of a query, by kind.
+#[derive(Debug)]
+pub enum Inputs {
+    /// Parquet files.
+    Parquet(Vec<std::path::PathBuf>),
+    /// Flow log text (plain, gzip, stdin).
+    Raw(Vec<Input>),
+}
+
+fn is_parquet(path: &std::path::Path) -> std::io::Result<bool> {
+    use std::io::Read;
+    let mut magic = [0u8; 4];
+    let mut f = std::fs::File::open(path)?;
+    let mut n = 0;
+    while n < 4 {
+        match f.read(&mut magic[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n == 4 && &magic == b"PAR1")
+}
+
+/// Expands the command-line inputs (directories walked) and tells Parquet from flow log text.
+pub fn classify(args: &[String]) -> Result<Inputs, QueryError> {
+    let inputs = source::expand(args).map_err(|e| QueryError::Input(e.to_string()))?;
+    if inputs.is_empty() {
+        return Err(QueryError::Input(format!(
+            "no input files in {}",
+            args.join(", ")
+        )));
+    }
+    let mut parquet = Vec::new();
+    let mut raw = Vec::new();
+    for i in inputs {
+        match &i {
+            Input::Path(p) => {
+                if is_parquet(p).map_err(|e| QueryError::Input(format!("{}: {e}", p.display())))? {
+                    parquet.push(p.clone());
+                } else {
+                    raw.push(i);
+                }
+            }
+            Input::Stdin => raw.push(i),
+        }
+    }
+    match (parquet.is_empty(), raw.is_empty()) {
+        (false, true) => Ok(Inputs::Parquet(parquet)),
+        (true, false) => Ok(Inputs::Raw(raw)),
+        _ => Err(QueryError::Input(format!(
+            "the inputs mix Parquet ({}) and flow log text ({}): query one kind at a time, or \
+             convert the text to Parquet first",
+            parquet[0].display(),
+            raw[0].display()
+        ))),
+    }
+}
+
+/// The dataset schema of several Parquet files, united as for text inputs: the first file's
+/// columns in order, then each new column in order of first appearance; every column nullable
+/// (a file without it reads as null). A column whose type differs between files is an error
+/// naming both files.
+fn unite_parquet_schemas(
+    paths: &[std::path::PathBuf],
+) -> Result<arrow::datatypes::Schema, QueryError> {
+    use arrow::datatypes::Field;
+    use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
+    let mut fields: Vec<(Field, &std::path::Path)> = Vec::new();
+    for p in paths {
+        let bad = |e: &dyn fmt::Display| QueryError::Input(format!("{}: {e}", p.display()));
+        let file = std::fs::File::open(p).map_err(|e| bad(&e))?;
+        let meta =
+            ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|e| bad(&e))?;
+        for f in meta.schema().fields() {
+            match fields.iter().find(|(have, _)| have.name() == f.name()) {
+                Some((have, from)) if have.data_type() != f.data_type() => {
+                    return Err(QueryError::Input(format!(
+                        "{}: column `{}` is {}, but {} in {}: the files don't make one dataset",
+                        p.display(),
+                        f.name(),
+                        f.data_type(),
+                        have.data_type(),
+                        from.display()
+                    )));
+                }
+                Some(_) => {}
+                None => fields.push((
+                    Field::new(f.name(), f.data_type().clone(), true),
+                    p.as_path(),
+                )),
+            }
+        }
+    }
+    Ok(arrow::datatypes::Schema::new(
+        fields.into_iter().map(|(f, _)| f).collect::<Vec<_>>(),
+    ))
+}
+
+/// A DataFusion session with the table `flows` registered over the inputs.
+pub struct Engine {
+    ctx: SessionContext,
+    runtime: tokio::runtime::Runtime,
+    log: Arc<Mutex<ScanLog>>,
+    columns: Vec<String>,
+}
+
+impl Engine {
+    /// Registers `flow_logs` over the inputs and the view `flows` over it.
+    pub fn open(args: &[String], opts: &QueryOptions) -> Result<Engine, QueryError> {
+        let threads = if opts.threads == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            opts.threads
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .thread_name("vpcflow-query")
+            .build()
+            .map_err(|e| QueryError::Input(format!("cannot start the query runtime: {e}")))?;
+        let config = SessionConfig::new()
+            .with_target_partitions(threads)
+            .with_information_schema(true);
+        let ctx = SessionContext::new_with_config(config);
+        let log = Arc::new(Mutex::new(ScanLog::default()));
+        let schema: SchemaRef = match classify(args)? {
+            Inputs::Parquet(paths) => {
+                let urls: Vec<String> = paths
+                    .iter()
+                    .map(|p| {
+                        std::path::absolute(p)
+                            .map(|a| a.to_string_lossy().into_owned())
+                            .map_err(|e| QueryError::Input(format!("{}: {e}", p.display())))
+                    })
+                    .collect::<Result<_, _>>()?;
+                let united = unite_parquet_schemas(&paths)?;
+                let read = ParquetReadOptions {
+                    // The files are named one by one, whatever their extension.
+                    file_extension: "",
+                    schema: Some(&united),
+                    ..ParquetReadOptions::default()
+                };
+                let df = runtime.block_on(ctx.read_parquet(urls, read))?;
+                let schema = SchemaRef::new(df.schema().as_arrow().clone());
+                ctx.register_table("flow_logs", df.into_view())?;
+                schema
+            }
+            Inputs::Raw(inputs) => {
+                let decoder = Decoder::new(inputs.clone(), opts.decode.clone())
+                    .map_err(|e| QueryError::Input(e.to_string()))?;
+                let schema = decoder.schema();
+                let raw = RawFlows {
+                    schema: schema.clone(),
+                    inputs,
+                    opts: opts.decode.clone(),
+                    keep_rejects: opts.keep_rejects,
+                    first: Mutex::new(Some(decoder)),
+                    log: log.clone(),
+                };
+                let table = StreamingTable::try_new(schema.clone(), vec![Arc::new(raw)])?;
+                ctx.register_table("flow_logs", Arc::new(table))?;
+                schema
+            }
+        };
+        let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+        let mut view = String::from("CREATE VIEW flows AS SELECT *");
+        for (col, name) in [("start", "start_time"), ("end", "end_time")] {
+            if columns.iter().any(|c| c == col) && !columns.iter().any(|c| c == name) {
+                view += &format!(", to_timestamp_seconds(\"{col}\") AS {name}");
+            }
+        }
+        view += " FROM flow_logs";
+        runtime.block_on(async { ctx.sql(&view).await?.collect().await })?;
+        Ok(Engine {
+            ctx,
+            runtime,
+            log,
+            columns,
+        })
+    }
+
+    /// The stored columns of the data (the view adds `start_time`/`end_time`).
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// Runs one SQL statement, handing result batches to `on_batch` as they come; returns the
+    /// result's schema.
+    pub fn run(
+        &self,
+        sql: &str,
+        on_batch: &mut dyn FnMut(&RecordBatch) -> std::io::Result<()>,
+    ) -> Result<SchemaRef, QueryError> {
+        self.runtime.block_on(async {
+            let df = self.ctx.sql(sql).await?;
+            let schema = SchemaRef::new(df.schema().as_arrow().clone());
+            let mut stream = df.execute_stream().await?;
+            while let Some(b) = stream.next().await {
+                on_batch(&b?).map_err(QueryError::Output)?;
+            }
+            Ok(schema)
+        })
+    }
+
+    /// What scanning raw inputs met so far (empty for Parquet).
+    pub fn scan_log(&self) -> ScanLog {
+        lock(&self.log).clone()
+    }
+}

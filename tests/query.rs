@@ -1,0 +1,336 @@
+//! `vpcflow query`: every canned query against its snapshot (`testdata/query/expected/NAME.csv`,
+//! rewritten with `UPDATE_GOLDEN=1`), raw logs and Parquet giving identical answers, and the
+//! errors a user meets (missing columns, parameters, mixed inputs). DuckDB's answers for the same
+//! queries are compared by `tests/query_oracle.py` (run by `.ci/run`).
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::*;
+
+fn query_set() -> Vec<String> {
+    ["vpc-all.log", "tgw.log", "hot.log"]
+        .iter()
+        .map(|f| testdata("query").join("logs").join(f).display().to_string())
+        .collect()
+}
+
+fn canned_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(repo().join("queries"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".sql"))
+        .map(|n| n.trim_end_matches(".sql").to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+/// `--param` arguments for `name` from `testdata/query/params.tsv`.
+fn test_params(name: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(testdata("query").join("params.tsv")).unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| l.split_once('\t'))
+        .filter(|(q, _)| *q == name)
+        .flat_map(|(_, kv)| ["--param".to_string(), kv.to_string()])
+        .collect()
+}
+
+fn run_query(inputs: &[String], extra: &[&str]) -> (bool, String, String) {
+    let mut args: Vec<&str> = vec!["query"];
+    args.extend(inputs.iter().map(String::as_str));
+    args.extend_from_slice(extra);
+    let out = vpcflow(&args);
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn canned_csv(inputs: &[String], name: &str) -> String {
+    let params = test_params(name);
+    let mut extra = vec!["--name", name, "--format", "csv", "-q"];
+    extra.extend(params.iter().map(String::as_str));
+    let (ok, out, err) = run_query(inputs, &extra);
+    assert!(ok, "{name}: {err}");
+    out
+}
+
+fn converted(dir: &tempfile::TempDir, inputs: &[String], name: &str) -> String {
+    let out = dir.path().join(name).display().to_string();
+    let mut args = vec!["convert"];
+    args.extend(inputs.iter().map(String::as_str));
+    args.extend(["-o", &out, "-q"]);
+    let o = vpcflow(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    out
+}
+
+#[test]
+fn every_canned_query_matches_its_snapshot_and_parquet_agrees_with_raw() {
+    let names = canned_names();
+    assert!(names.len() >= 12, "only {} canned queries", names.len());
+    let tmp = tempfile::tempdir().unwrap();
+    let parquet = vec![converted(&tmp, &query_set(), "flows.parquet")];
+    let expected = testdata("query").join("expected");
+    let mut missing = Vec::new();
+    for name in &names {
+        let raw = canned_csv(&query_set(), name);
+        assert!(
+            raw.lines().count() > 1,
+            "{name} returns no rows on the test set: a snapshot of nothing tests nothing"
+        );
+        let from_parquet = canned_csv(&parquet, name);
+        assert_eq!(raw, from_parquet, "{name}: raw logs and Parquet disagree");
+        let path = expected.join(format!("{name}.csv"));
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::create_dir_all(&expected).unwrap();
+            std::fs::write(&path, &raw).unwrap();
+        }
+        match std::fs::read_to_string(&path) {
+            Ok(want) => assert_eq!(raw, want, "{name}: differs from {}", path.display()),
+            Err(_) => missing.push(name.clone()),
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "canned queries without a snapshot in testdata/query/expected: {missing:?}"
+    );
+}
+
+#[test]
+fn list_shows_every_canned_query_with_its_description() {
+    let (ok, out, err) = run_query(&[], &["--list"]);
+    assert!(ok, "{err}");
+    for name in canned_names() {
+        let line = out
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name.as_str()))
+            .unwrap_or_else(|| panic!("{name} not listed:\n{out}"));
+        assert!(line.len() > name.len() + 10, "{name} has no description");
+    }
+    assert!(out.contains("--param eni=… (string, required)"), "{out}");
+}
+
+#[test]
+fn a_query_needing_a_missing_column_names_it() {
+    // The v2 default layout has no flow-direction field.
+    let input = vec![testdata("aws-default.log").display().to_string()];
+    let (ok, _, err) = run_query(&input, &["--name", "direction"]);
+    assert!(!ok);
+    assert!(
+        err.contains("needs column `flow_direction`") && err.contains("query direction"),
+        "{err}"
+    );
+}
+
+#[test]
+fn parameters_are_checked_and_bound_as_literals() {
+    let inputs = query_set();
+    let (ok, _, err) = run_query(&inputs, &["--name", "interface_traffic"]);
+    assert!(!ok && err.contains("needs --param eni=…"), "{err}");
+    let (ok, _, err) = run_query(
+        &inputs,
+        &[
+            "--name",
+            "top_talkers",
+            "--param",
+            "top=3; DROP TABLE flows",
+        ],
+    );
+    assert!(!ok && err.contains("not an integer"), "{err}");
+    // A quote in a string value stays inside the literal.
+    let (ok, out, err) = run_query(
+        &inputs,
+        &[
+            "--sql",
+            "SELECT count(*) AS n FROM flows WHERE interface_id = ${eni}",
+            "--param",
+            "eni=x' OR '1'='1",
+            "--format",
+            "csv",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out, "n\r\n0\r\n");
+    let (ok, out, _) = run_query(
+        &inputs,
+        &[
+            "--name",
+            "top_talkers",
+            "--param",
+            "top=3",
+            "--format",
+            "ndjson",
+            "-q",
+        ],
+    );
+    assert!(ok);
+    assert_eq!(out.lines().count(), 3);
+}
+
+/// Counts and sums over the raw test set, computed by reading the files naively.
+fn naive_totals() -> (u64, i64, u64) {
+    let (mut rows, mut bytes, mut rejected) = (0u64, 0i64, 0u64);
+    for f in query_set() {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(' ').collect();
+        let b = header.iter().position(|h| *h == "bytes").unwrap();
+        let a = header.iter().position(|h| *h == "action");
+        for l in lines.filter(|l| !l.is_empty()) {
+            let t: Vec<&str> = l.split(' ').collect();
+            rows += 1;
+            bytes += t[b].parse::<i64>().unwrap_or(0);
+            if a.is_some_and(|a| t[a] == "REJECT") {
+                rejected += 1;
+            }
+        }
+    }
+    (rows, bytes, rejected)
+}
+
+#[test]
+fn totals_agree_with_a_naive_reading_in_every_output_format() {
+    let (rows, bytes, rejected) = naive_totals();
+    let sql = "SELECT count(*) AS n, sum(bytes) AS b, sum(CASE WHEN action = 'REJECT' THEN 1 ELSE 0 END) AS r FROM flows";
+    let (ok, out, err) = run_query(&query_set(), &["--sql", sql, "--format", "json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!([{"n": rows, "b": bytes, "r": rejected}])
+    );
+    let (ok, out, _) = run_query(&query_set(), &["--sql", sql, "--format", "csv"]);
+    assert!(ok);
+    assert_eq!(out, format!("n,b,r\r\n{rows},{bytes},{rejected}\r\n"));
+    let (ok, out, _) = run_query(&query_set(), &["--sql", sql]);
+    assert!(ok);
+    let last = out.lines().last().unwrap();
+    let cells: Vec<&str> = last.split_whitespace().collect();
+    assert_eq!(
+        cells,
+        [rows.to_string(), bytes.to_string(), rejected.to_string()]
+    );
+}
+
+#[test]
+fn refused_lines_are_reported_and_counted() {
+    let input = vec![testdata("bad-lines.log").display().to_string()];
+    let tmp = tempfile::tempdir().unwrap();
+    let stats = tmp.path().join("stats.json");
+    let (ok, out, err) = run_query(
+        &input,
+        &[
+            "--sql",
+            "SELECT count(*) AS n FROM flows",
+            "--format",
+            "csv",
+            "--stats",
+            stats.to_str().unwrap(),
+        ],
+    );
+    assert!(ok, "{err}");
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    let rows = s["rows_written"].as_u64().unwrap();
+    assert!(s["rejected"].as_u64().unwrap() > 0);
+    assert_eq!(
+        s["records"].as_u64().unwrap(),
+        rows + s["rejected"].as_u64().unwrap()
+    );
+    assert_eq!(out, format!("n\r\n{rows}\r\n"));
+    assert!(
+        err.contains("vpcflow: refused ") && err.contains("bad-lines.log:"),
+        "{err}"
+    );
+}
+
+#[test]
+fn parquet_files_with_different_columns_unite_and_directories_are_walked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ds");
+    std::fs::create_dir_all(dir.join("region=x")).unwrap();
+    for (input, name) in [(2, "hot.parquet"), (1, "region=x/tgw.parquet")] {
+        let out = dir.join(name).display().to_string();
+        let o = vpcflow(&["convert", &query_set()[input], "-o", &out, "-q"]);
+        assert!(o.status.success());
+    }
+    let sql = "SELECT count(*) AS n, count(interface_id) AS eni, count(tgw_id) AS tgw FROM flows";
+    let (ok, out, err) = run_query(
+        &[dir.display().to_string()],
+        &["--sql", sql, "--format", "csv"],
+    );
+    assert!(ok, "{err}");
+    // hot.log: 105 records with an interface; tgw.log: 300 records with a gateway.
+    assert_eq!(out, "n,eni,tgw\r\n405,105,300\r\n");
+    let (ok, out2, err) = run_query(
+        &[query_set()[2].clone(), query_set()[1].clone()],
+        &["--sql", sql, "--format", "csv"],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out, out2, "raw and Parquet differ");
+}
+
+#[test]
+fn mixed_inputs_and_bad_sql_fail_clearly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pq = converted(&tmp, &[query_set()[2].clone()], "hot.parquet");
+    let (ok, _, err) = run_query(&[pq, query_set()[1].clone()], &["--sql", "SELECT 1"]);
+    assert!(!ok && err.contains("mix Parquet"), "{err}");
+    let (ok, _, err) = run_query(&query_set(), &["--sql", "SELEC oops"]);
+    assert!(!ok && err.contains("error"), "{err}");
+    let (ok, _, err) = run_query(&query_set(), &["--name", "no_such_query"]);
+    assert!(!ok && err.contains("--list"), "{err}");
+}
+
+#[test]
+fn standard_input_is_read_once_and_timestamps_come_from_the_view() {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vpcflow"))
+        .args([
+            "query",
+            "-",
+            "--sql",
+            "SELECT start_time, end_time, bytes FROM flows ORDER BY bytes DESC NULLS LAST LIMIT 1",
+            "--format",
+            "csv",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let text = std::fs::read(PathBuf::from(&query_set()[2])).unwrap();
+    child.stdin.take().unwrap().write_all(&text).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The heavy talker's last flow: start 1700003600 + 29 * 60.
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "start_time,end_time,bytes\r\n2023-11-14T23:42:20,2023-11-14T23:43:20,12029000\r\n"
+    );
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let cmd = format!(
+        "{} query {} --sql 'SELECT * FROM flows' --format csv | head -n 1",
+        env!("CARGO_BIN_EXE_vpcflow"),
+        query_set().join(" ")
+    );
+    let out = std::process::Command::new("sh")
+        .args(["-c", &format!("{cmd}; exit ${{PIPESTATUS:-0}}")])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("error"), "{err}");
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("version,"));
+}
