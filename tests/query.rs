@@ -334,3 +334,34 @@ fn a_closed_pipe_ends_quietly() {
     assert!(!err.contains("error"), "{err}");
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("version,"));
 }
+
+#[test]
+fn parquet_files_whose_column_types_differ_are_refused_naming_both() {
+    use arrow::array::StringArray;
+    use arrow::datatypes::{DataType, Field, Schema};
+    use std::sync::Arc;
+    let tmp = tempfile::tempdir().unwrap();
+    let good = converted(&tmp, &[query_set()[2].clone()], "a.parquet");
+    let bad = tmp.path().join("b.parquet");
+    let schema = Arc::new(Schema::new(vec![Field::new("bytes", DataType::Utf8, true)]));
+    let batch = arrow::record_batch::RecordBatch::try_new(
+        schema.clone(),
+        vec![Arc::new(StringArray::from(vec!["12"]))],
+    )
+    .unwrap();
+    let mut w =
+        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&bad).unwrap(), schema, None)
+            .unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let (ok, _, err) = run_query(
+        &[good, bad.display().to_string()],
+        &["--sql", "SELECT count(*) FROM flows"],
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("b.parquet: column `bytes` is Utf8, but Int64 in")
+            && err.contains("a.parquet"),
+        "{err}"
+    );
+}
