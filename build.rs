@@ -1,13 +1,20 @@
-//! Compiles every `queries/*.sql` into the binary: writes `$OUT_DIR/queries.rs`, a table of
-//! (name, text) pairs in name order, so adding a query file needs no code change.
+//! Compiles every `queries/*.sql` and `queries/alerts/*.sql` into the binary: writes
+//! `$OUT_DIR/queries.rs` and `$OUT_DIR/alerts.rs`, tables of (name, text) pairs in name order, so
+//! adding a query or alert rule file needs no code change.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
 fn main() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries");
+    table(&root, "queries.rs");
+    table(&root.join("alerts"), "alerts.rs");
+}
+
+/// Writes `$OUT_DIR/<out>`: the (stem, text) table of `dir/*.sql`.
+fn table(dir: &Path, out_name: &str) {
     println!("cargo:rerun-if-changed={}", dir.display());
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
+    let mut names: Vec<String> = std::fs::read_dir(dir)
         .map(|rd| {
             rd.filter_map(|e| e.ok())
                 .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -29,6 +36,6 @@ fn main() {
         .expect("writing to a String");
     }
     out.push(']');
-    let dest = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("queries.rs");
+    let dest = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join(out_name);
     std::fs::write(dest, out).expect("writing queries.rs");
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Make a Python venv with duckdb and pyarrow (used by tests/readback.py and
+# Make a Python venv with duckdb, pyarrow and aiosmtpd (used by tests/readback.py, tests/query_oracle.py, tests/alerts_smtp.py and
 # benches/compare.sh). Installs only what is not already importable there.
 # The last line printed is the venv's python.
 #   VENV_PY=$(bash .ci/python-deps.sh | tail -n1)
@@ -15,7 +15,7 @@ if [ ! -x "$PY" ]; then
 fi
 
 missing=()
-for mod in duckdb pyarrow; do
+for mod in duckdb pyarrow aiosmtpd; do
     if ! "$PY" -c "import $mod" >/dev/null 2>&1; then
         missing+=("$mod")
     fi

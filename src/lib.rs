@@ -14,10 +14,13 @@ pub mod enrich;
 pub mod envelope;
 pub mod error;
 pub mod fields;
+pub mod html;
 pub mod json;
 pub mod layout;
+pub mod mail;
 pub mod parse;
 pub mod query;
+pub mod report;
 pub mod sink;
 pub mod source;
 

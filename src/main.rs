@@ -21,6 +21,8 @@ use vpcflow::{Decoder, Options, Stats, source};
 const EXIT_STRICT: u8 = 3;
 /// Exit status when an input or the output failed.
 const EXIT_FAILED: u8 = 1;
+/// Exit status of `alert` when at least one rule fired (and nothing failed).
+const EXIT_FIRED: u8 = 4;
 
 #[derive(Parser)]
 #[command(
@@ -39,6 +41,11 @@ enum Command {
     Convert(Box<ConvertArgs>),
     /// Run SQL over flows (raw logs or Parquet): ad-hoc `--sql`, a canned `--name`, or a `--file`.
     Query(Box<QueryArgs>),
+    /// Evaluate alert rules over flows; print the ones that fire and, with --smtp, email them.
+    /// Exit status: 0 nothing fired, 4 a rule fired, 1 an error (e.g. sending failed).
+    Alert(Box<AlertArgs>),
+    /// Write a self-contained HTML traffic report: charts of the summaries, their numbers and SQL.
+    Report(Box<ReportArgs>),
     /// Print a Parquet file's schema, row count and first rows as a table.
     Show {
         /// The Parquet file.
@@ -197,6 +204,94 @@ struct QueryArgs {
     quiet: bool,
 }
 
+#[derive(Parser)]
+#[command(
+    after_help = "A rule is a `.sql` file whose query returns the rows something is wrong \
+    with; it fires when it returns at least `-- threshold:` rows. Header lines: `-- severity:`, \
+    `-- recipients:`, `-- subject:` ({rows}, {name}), `-- threshold:`, `-- param:`. Shipped rules \
+    (`--list`) are named by name; `all` names every one. SMTP credentials: VPCFLOW_SMTP_USER, \
+    VPCFLOW_SMTP_PASSWORD."
+)]
+struct AlertArgs {
+    /// Rules (`.sql` files, shipped rule names, or `all`), then the inputs (flow logs or
+    /// Parquet, as for `query`). An argument that is neither a `.sql` file nor a rule name is
+    /// an input.
+    args: Vec<String>,
+    /// A rule (file or shipped name), when it could be taken for an input.
+    #[arg(long)]
+    rule: Vec<String>,
+    /// A rule parameter, `NAME=VALUE`, given to every rule that takes it (repeatable).
+    #[arg(long = "param", value_parser = parse_param)]
+    params: Vec<(String, String)>,
+    /// Send one email per firing rule: smtp://HOST[:PORT], smtp+starttls://…, smtps://…
+    #[arg(long)]
+    smtp: Option<String>,
+    /// Sender of the emails.
+    #[arg(long, default_value = "vpcflow <vpcflow@localhost>")]
+    from: String,
+    /// Recipients, instead of the rules' own (repeatable).
+    #[arg(long)]
+    to: Vec<String>,
+    /// Seconds to wait for the SMTP server.
+    #[arg(long, default_value_t = 30)]
+    smtp_timeout: u64,
+    /// How firing rules are printed.
+    #[arg(long, default_value = "table")]
+    format: AlertFormat,
+    /// List the shipped rules.
+    #[arg(long)]
+    list: bool,
+    /// Layout of header-less raw input (as for `convert`).
+    #[arg(long)]
+    fields: Option<String>,
+    /// Threads (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Print only firing rules (no per-rule summary on stderr).
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+#[derive(Parser)]
+struct ReportArgs {
+    /// Flow logs (files, directories, `-`; plain or gzip) or Parquet files/directories.
+    #[arg(required = true)]
+    inputs: Vec<String>,
+    /// The HTML file to write (`-` for standard output).
+    #[arg(short, long)]
+    output: String,
+    /// Only flows whose capture window starts at or after this time (Unix seconds or
+    /// YYYY-MM-DD[THH:MM[:SS]], UTC).
+    #[arg(long)]
+    since: Option<String>,
+    /// Only flows whose capture window starts before this time.
+    #[arg(long)]
+    until: Option<String>,
+    /// Rows in the "top" charts.
+    #[arg(long, default_value_t = 10)]
+    top: usize,
+    /// The report's title.
+    #[arg(long, default_value = "VPC flow log traffic report")]
+    title: String,
+    /// Layout of header-less raw input (as for `convert`).
+    #[arg(long)]
+    fields: Option<String>,
+    /// Threads (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// No summary line.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum AlertFormat {
+    /// A heading and an aligned table per firing rule.
+    Table,
+    /// One JSON array with every rule's outcome.
+    Json,
+}
+
 fn parse_param(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
@@ -209,6 +304,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Convert(args) => convert(*args),
         Command::Query(args) => query(*args),
+        Command::Alert(args) => alert(*args),
+        Command::Report(args) => report(*args),
         Command::Show { file, rows } => show(&file, rows).map(|()| ExitCode::SUCCESS),
         Command::EsTemplate => (|| -> Result<ExitCode> {
             let mut out = std::io::stdout().lock();
@@ -664,18 +761,11 @@ fn query(args: QueryArgs) -> Result<ExitCode> {
     if args.inputs.is_empty() {
         bail!("no inputs: name flow log files, directories, Parquet files or `-`");
     }
-    let fields = match &args.fields {
-        Some(f) => Some(Layout::from_fields_arg(f).map_err(vpcflow::Error::Fields)?),
-        None => None,
-    };
     let opts = QueryOptions {
-        decode: Options {
-            threads: args.threads,
-            fields,
-            ..Options::default()
-        },
+        decode: decode_options(&args.fields, args.threads)?,
         threads: args.threads,
         keep_rejects: args.show_rejects,
+        filter: None,
     };
     let started = Instant::now();
     let engine = Engine::open(&args.inputs, &opts)?;
@@ -750,4 +840,419 @@ fn query(args: QueryArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(EXIT_FAILED));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn decode_options(fields: &Option<String>, threads: usize) -> Result<Options> {
+    let fields = match fields {
+        Some(f) => Some(Layout::from_fields_arg(f).map_err(vpcflow::Error::Fields)?),
+        None => None,
+    };
+    Ok(Options {
+        threads,
+        fields,
+        ..Options::default()
+    })
+}
+
+fn alert(args: AlertArgs) -> Result<ExitCode> {
+    use vpcflow::query::alert::{self, Outcome, Rule};
+    use vpcflow::query::canned::QueryFile;
+    use vpcflow::query::{Engine, QueryOptions};
+    if args.list {
+        let mut out = std::io::stdout().lock();
+        for q in alert::shipped() {
+            let r = Rule::from_query(q)?;
+            writeln!(
+                out,
+                "{:<24} {:<8} {}",
+                r.name(),
+                r.severity,
+                r.query.description
+            )?;
+            for p in &r.query.params {
+                let d = p.default.as_deref().unwrap_or("required");
+                writeln!(
+                    out,
+                    "{:<33} --param {}=… ({}, {d}): {}",
+                    "",
+                    p.name,
+                    p.kind.name(),
+                    p.description
+                )?;
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut rules: Vec<Rule> = Vec::new();
+    let mut inputs: Vec<String> = Vec::new();
+    let add_rule = |spec: &str, rules: &mut Vec<Rule>| -> Result<bool> {
+        if spec == "all" {
+            for q in alert::shipped() {
+                rules.push(Rule::from_query(q)?);
+            }
+            return Ok(true);
+        }
+        if spec.ends_with(".sql") && Path::new(spec).is_file() {
+            let text = std::fs::read_to_string(spec).with_context(|| format!("reading {spec}"))?;
+            let stem = Path::new(spec)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            rules.push(Rule::from_query(QueryFile::parse(&stem, &text)?)?);
+            return Ok(true);
+        }
+        if let Some(q) = alert::find_shipped(spec) {
+            rules.push(Rule::from_query(q)?);
+            return Ok(true);
+        }
+        Ok(false)
+    };
+    for r in &args.rule {
+        if !add_rule(r, &mut rules)? {
+            bail!("--rule {r}: neither a .sql file nor a shipped rule (`vpcflow alert --list`)");
+        }
+    }
+    for a in &args.args {
+        if !add_rule(a, &mut rules)? {
+            if a.ends_with(".sql") {
+                bail!("{a}: no such rule file");
+            }
+            inputs.push(a.clone());
+        }
+    }
+    if rules.is_empty() {
+        bail!("no rules: name .sql files, shipped rules (`vpcflow alert --list`) or `all`");
+    }
+    if inputs.is_empty() {
+        bail!("no inputs: name flow log files, directories, Parquet files or `-`");
+    }
+    for (k, _) in &args.params {
+        if !rules.iter().any(|r| r.query.takes(k)) {
+            bail!("--param {k}: no rule takes it");
+        }
+    }
+    let mailer = match &args.smtp {
+        Some(u) => {
+            let url = vpcflow::mail::SmtpUrl::parse(u).map_err(anyhow::Error::msg)?;
+            Some(
+                vpcflow::mail::Mailer::new(&url, std::time::Duration::from_secs(args.smtp_timeout))
+                    .map_err(anyhow::Error::msg)?,
+            )
+        }
+        None => None,
+    };
+    let opts = QueryOptions {
+        decode: decode_options(&args.fields, args.threads)?,
+        threads: args.threads,
+        keep_rejects: 5,
+        filter: None,
+    };
+    let engine = Engine::open(&inputs, &opts)?;
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    let mut errors = 0usize;
+    for rule in rules {
+        let name = rule.name().to_string();
+        match alert::evaluate(&engine, rule, &args.params) {
+            Ok(o) => outcomes.push(o),
+            Err(e) => {
+                errors += 1;
+                eprintln!("vpcflow: error: rule {name}: {e}");
+            }
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    let mut json_rules = Vec::new();
+    for o in &outcomes {
+        let subject = o.rule.subject_for(o.rows);
+        if args.format == AlertFormat::Json {
+            let mut rows = Vec::new();
+            let mut w = vpcflow::sink::results::ResultWriter::new(
+                vpcflow::sink::results::ResultFormat::Json,
+                &mut rows,
+                o.schema.clone(),
+            );
+            for b in &o.batches {
+                w.write(b)?;
+            }
+            w.finish()?;
+            json_rules.push(serde_json::json!({
+                "rule": o.rule.name(), "fired": o.fired(), "severity": o.rule.severity,
+                "description": o.rule.query.description, "subject": subject,
+                "recipients": if args.to.is_empty() { &o.rule.recipients } else { &args.to },
+                "threshold": o.rule.threshold, "rows": o.rows,
+                "result": serde_json::from_slice::<serde_json::Value>(&rows)?,
+            }));
+        } else if o.fired() {
+            writeln!(
+                out,
+                "ALERT {} {}: {subject} ({} rows)",
+                o.rule.severity.to_uppercase(),
+                o.rule.name(),
+                o.rows
+            )?;
+            out.write_all(
+                vpcflow::sink::table::render(&o.schema, &o.batches, alert::KEPT_ROWS)?.as_bytes(),
+            )?;
+            if o.rows > alert::KEPT_ROWS as u64 {
+                writeln!(out, "… {} more rows", o.rows - alert::KEPT_ROWS as u64)?;
+            }
+            writeln!(out)?;
+        }
+        if !args.quiet && !o.fired() {
+            eprintln!(
+                "vpcflow: rule {}: quiet ({} rows, fires at {})",
+                o.rule.name(),
+                o.rows,
+                o.rule.threshold
+            );
+        }
+    }
+    if args.format == AlertFormat::Json {
+        serde_json::to_writer_pretty(&mut out, &json_rules)?;
+        writeln!(out)?;
+    }
+    out.flush()?;
+    let fired: Vec<&Outcome> = outcomes.iter().filter(|o| o.fired()).collect();
+    if let Some(m) = &mailer {
+        for o in &fired {
+            let mail = alert_mail(o, &args.from, &args.to)?;
+            match m.send(&mail) {
+                Ok(()) => {
+                    if !args.quiet {
+                        eprintln!(
+                            "vpcflow: rule {}: emailed {}",
+                            o.rule.name(),
+                            mail.to.join(", ")
+                        );
+                    }
+                }
+                Err(e) => {
+                    errors += 1;
+                    eprintln!(
+                        "vpcflow: error: rule {}: email not sent: {e}",
+                        o.rule.name()
+                    );
+                }
+            }
+        }
+    }
+    let log = engine.scan_log();
+    for f in &log.failed {
+        errors += 1;
+        eprintln!("vpcflow: error: {f}");
+    }
+    if let Some(s) = &log.stats
+        && s.rejected > 0
+    {
+        eprintln!(
+            "vpcflow: {} of {} records refused (see `vpcflow convert --rejects`)",
+            s.rejected, s.records
+        );
+    }
+    if errors > 0 {
+        return Ok(ExitCode::from(EXIT_FAILED));
+    }
+    if !fired.is_empty() {
+        return Ok(ExitCode::from(EXIT_FIRED));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The email of a firing rule: the rows as a text table and as an HTML table, and the SQL.
+fn alert_mail(
+    o: &vpcflow::query::alert::Outcome,
+    from: &str,
+    to: &[String],
+) -> Result<vpcflow::mail::Mail> {
+    use vpcflow::html::escape;
+    let kept: usize = o.batches.iter().map(|b| b.num_rows()).sum();
+    let shown = if (kept as u64) < o.rows {
+        format!("{} rows (the first {kept} below)", o.rows)
+    } else {
+        format!("{} rows", o.rows)
+    };
+    let table = vpcflow::sink::table::render(&o.schema, &o.batches, usize::MAX)?;
+    let text = format!(
+        "vpcflow alert: {} (severity {})\n{}\n\n{shown}:\n\n{table}\nSQL:\n{}\n",
+        o.rule.name(),
+        o.rule.severity,
+        o.rule.query.description,
+        o.sql.trim_end()
+    );
+    let html = format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><style>\
+         body{{font-family:sans-serif}} table{{border-collapse:collapse}} \
+         th,td{{border:1px solid #ccc;padding:2px 6px;font-family:monospace}} td.num{{text-align:right}}\
+         </style></head><body><h2>vpcflow alert: {} <small>(severity {})</small></h2><p>{}</p>\
+         <p>{}:</p>{}<h3>SQL</h3><pre>{}</pre></body></html>",
+        escape(o.rule.name()),
+        escape(&o.rule.severity),
+        escape(&o.rule.query.description),
+        escape(&shown),
+        vpcflow::html::table(&o.schema, &o.batches, usize::MAX)?,
+        escape(o.sql.trim_end())
+    );
+    Ok(vpcflow::mail::Mail {
+        from: from.to_string(),
+        to: if to.is_empty() {
+            o.rule.recipients.clone()
+        } else {
+            to.to_vec()
+        },
+        subject: format!(
+            "[vpcflow {}] {}",
+            o.rule.severity,
+            o.rule.subject_for(o.rows)
+        ),
+        text,
+        html,
+    })
+}
+
+fn report(args: ReportArgs) -> Result<ExitCode> {
+    use vpcflow::query::{Engine, Inputs, QueryOptions, classify};
+    use vpcflow::report::{ReportOptions, build, parse_time};
+    let started = Instant::now();
+    let since = args
+        .since
+        .as_deref()
+        .map(parse_time)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--since: {e}"))?;
+    let until = args
+        .until
+        .as_deref()
+        .map(parse_time)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--until: {e}"))?;
+    let filter = match (since, until) {
+        (None, None) => None,
+        (Some(s), None) => Some(format!("start >= {s}")),
+        (None, Some(u)) => Some(format!("start < {u}")),
+        (Some(s), Some(u)) => Some(format!("start >= {s} AND start < {u}")),
+    };
+    let decode = decode_options(&args.fields, args.threads)?;
+    // Raw text is parsed once into a temporary Parquet file that every section then reads
+    // (instead of parsing the text once per section); memory stays flat either way.
+    let mut temp: Option<tempfile_guard::TempPath> = None;
+    let mut failed = 0u64;
+    let mut refused = 0u64;
+    let inputs = match classify(&args.inputs)? {
+        Inputs::Parquet(_) => args.inputs.clone(),
+        Inputs::Raw(raw) => {
+            let path = std::env::temp_dir().join(format!(
+                ".vpcflow-report-{}-{}.parquet",
+                std::process::id(),
+                started.elapsed().as_nanos()
+            ));
+            let guard = tempfile_guard::TempPath(path.clone());
+            let file =
+                File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+            let decoder = Decoder::new(raw, decode.clone())?;
+            let mut sink = ParquetSink::new(
+                Box::new(BufWriter::with_capacity(1 << 20, file)) as Box<dyn Write + Send>,
+                &path.display().to_string(),
+                decoder.schema(),
+                &ParquetOptions {
+                    zstd_level: 1,
+                    row_group_rows: 1 << 20,
+                },
+            )?;
+            let mut shown = 0;
+            let stats = decoder.run(
+                |b| sink.write(&b),
+                &mut |r| {
+                    if shown < 5 {
+                        shown += 1;
+                        eprintln!(
+                            "vpcflow: refused {}:{}: {}: {}",
+                            r.input,
+                            r.line,
+                            r.reason,
+                            String::from_utf8_lossy(&r.raw[..r.raw.len().min(300)])
+                        );
+                    }
+                },
+                &mut |n| match n {
+                    Notice::Failed(e) => {
+                        failed += 1;
+                        eprintln!("vpcflow: error: {e}");
+                    }
+                    Notice::Warning(w) => eprintln!("vpcflow: warning: {w}"),
+                },
+                &mut |_| {},
+            )?;
+            sink.finish()?.flush()?;
+            refused = stats.rejected;
+            if !args.quiet {
+                eprintln!(
+                    "vpcflow: read {} records: {} rows, {} refused",
+                    stats.records, stats.rows_written, stats.rejected
+                );
+            }
+            temp = Some(guard);
+            vec![path.display().to_string()]
+        }
+    };
+    let opts = QueryOptions {
+        decode,
+        threads: args.threads,
+        keep_rejects: 5,
+        filter: filter.clone(),
+    };
+    let engine = Engine::open(&inputs, &opts)?;
+    let mut subtitle = format!("{}", args.inputs.join(", "));
+    if let Some(s) = since {
+        subtitle += &format!(" · since {s}");
+    }
+    if let Some(u) = until {
+        subtitle += &format!(" · until {u}");
+    }
+    if refused > 0 {
+        subtitle += &format!(" · {refused} lines refused");
+    }
+    let html = build(
+        &engine,
+        &ReportOptions {
+            top: args.top,
+            title: args.title.clone(),
+            subtitle,
+        },
+    )?;
+    drop(engine);
+    drop(temp);
+    if args.output == "-" {
+        std::io::stdout().lock().write_all(html.as_bytes())?;
+    } else {
+        let dest = Path::new(&args.output);
+        let (a, mut f) =
+            AtomicFile::create(dest).with_context(|| format!("creating {}", dest.display()))?;
+        f.write_all(html.as_bytes())
+            .and_then(|()| f.sync_all())
+            .with_context(|| format!("writing {}", dest.display()))?;
+        a.commit()
+            .with_context(|| format!("renaming the finished report to {}", dest.display()))?;
+        if !args.quiet {
+            eprintln!(
+                "vpcflow: report ({} kB) in {:.2} s -> {}",
+                html.len() / 1000,
+                started.elapsed().as_secs_f64(),
+                args.output
+            );
+        }
+    }
+    if failed > 0 {
+        return Ok(ExitCode::from(EXIT_FAILED));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A temporary file removed when dropped.
+mod tempfile_guard {
+    pub struct TempPath(pub std::path::PathBuf);
+    impl Drop for TempPath {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
 }

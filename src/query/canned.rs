@@ -21,6 +21,9 @@ use std::fmt;
 /// Every `queries/*.sql` file, as (name, text), in name order.
 pub static CANNED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/queries.rs"));
 
+/// Every `queries/alerts/*.sql` file (alert rules), as (name, text), in name order.
+pub static ALERTS: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/alerts.rs"));
+
 /// The type of a parameter, which decides how its value is written into the SQL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParamKind {
@@ -108,6 +111,9 @@ pub struct QueryFile {
     pub params: Vec<Param>,
     /// `-- note:` lines.
     pub notes: Vec<String>,
+    /// Other `-- key: value` header lines (`key` lowercase letters and `_`), e.g. an alert
+    /// rule's `severity`, `recipients`, `subject`, `threshold`.
+    pub meta: Vec<(String, String)>,
     /// The whole text (header included: comments are valid SQL).
     pub text: String,
 }
@@ -140,6 +146,7 @@ impl QueryFile {
             description: String::new(),
             params: Vec::new(),
             notes: Vec::new(),
+            meta: Vec::new(),
             text: text.to_string(),
         };
         for (i, line) in text.lines().enumerate() {
@@ -191,9 +198,27 @@ impl QueryFile {
                 q.notes.push(n.trim().to_string());
             } else if q.description.is_empty() && i == 0 {
                 q.description = c.to_string();
+            } else if let Some((k, v)) = c.split_once(':')
+                && !k.is_empty()
+                && k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+            {
+                q.meta.push((k.to_string(), v.trim().to_string()));
             }
         }
         Ok(q)
+    }
+
+    /// The value of header line `-- key: value`, if present.
+    pub fn meta(&self, key: &str) -> Option<&str> {
+        self.meta
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether the query declares or uses parameter `name`.
+    pub fn takes(&self, name: &str) -> bool {
+        self.params.iter().any(|p| p.name == name) || self.text.contains(&format!("${{{name}}}"))
     }
 
     /// The SQL with every `${name}` replaced by the literal of its value: the given one, else the
@@ -278,7 +303,12 @@ impl QueryFile {
 
 /// Every canned query, parsed.
 pub fn canned() -> Vec<QueryFile> {
-    CANNED
+    parse_all(CANNED)
+}
+
+/// Parses a compiled-in table of query files.
+pub fn parse_all(table: &[(&str, &str)]) -> Vec<QueryFile> {
+    table
         .iter()
         .map(|(name, text)| {
             QueryFile::parse(name, text).unwrap_or_else(|e| {
@@ -288,6 +318,7 @@ pub fn canned() -> Vec<QueryFile> {
                     description: format!("(unreadable header: {e})"),
                     params: Vec::new(),
                     notes: Vec::new(),
+                    meta: Vec::new(),
                     text: text.to_string(),
                 }
             })

@@ -13,6 +13,7 @@
 //! Queries run on a tokio runtime of their own; the parser's rayon pool is separate from it, so
 //! the two pools never wait on each other's threads.
 
+pub mod alert;
 pub mod canned;
 
 use std::fmt;
@@ -42,6 +43,9 @@ pub struct QueryOptions {
     pub threads: usize,
     /// How many refused lines the [`ScanLog`] keeps in full.
     pub keep_rejects: usize,
+    /// A SQL condition on the stored columns that the view `flows` keeps rows by (e.g. a time
+    /// window), or none.
+    pub filter: Option<String>,
 }
 
 /// Why a query could not run.
@@ -431,6 +435,9 @@ impl Engine {
             }
         }
         view += " FROM flow_logs";
+        if let Some(f) = &opts.filter {
+            view += &format!(" WHERE {f}");
+        }
         runtime.block_on(async { ctx.sql(&view).await?.collect().await })?;
         Ok(Engine {
             ctx,
