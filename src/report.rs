@@ -326,9 +326,14 @@ fn time_chart(id: &str, times: &[i64], series: &[(&str, &str, Vec<f64>)], unit: 
             0
         };
         let x = left + col * (i as f64 + 0.5);
+        let anchor = match (k, ticks) {
+            (0, _) => "start",
+            (k, t) if k + 1 == t => "end",
+            _ => "middle",
+        };
         let _ = write!(
             s,
-            "<text class=\"axis\" x=\"{x:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+            "<text class=\"axis\" x=\"{x:.1}\" y=\"{}\" text-anchor=\"{anchor}\">{}</text>",
             h - 18.0,
             escape(&utc_minute(times[i]))
         );
@@ -443,6 +448,7 @@ main{max-width:1180px;margin:0 auto;padding:18px}
 .kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:10px;margin-bottom:16px}
 .kpi{background:#fff;border:1px solid var(--line);border-radius:6px;padding:10px 12px}
 .kpi b{display:block;font-size:20px}
+.kpi.wide b{font-size:14px}
 .kpi span{color:var(--muted);font-size:12px}
 section{background:#fff;border:1px solid var(--line);border-radius:6px;padding:14px 18px;margin-bottom:16px}
 section h2{margin:0 0 4px;font-size:17px}
@@ -745,9 +751,14 @@ pub fn build(engine: &Engine, opts: &ReportOptions) -> Result<String, QueryError
         escape(&opts.subtitle)
     );
     let kpi = |html: &mut String, label: &str, value: String| {
+        let class = if label.contains('→') {
+            "kpi wide"
+        } else {
+            "kpi"
+        };
         let _ = write!(
             html,
-            "<div class=\"kpi\"><b>{}</b><span>{}</span></div>",
+            "<div class=\"{class}\"><b>{}</b><span>{}</span></div>",
             escape(&value),
             escape(label)
         );
