@@ -98,7 +98,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            table(&schema, &[b.clone()], 10).unwrap(),
+            table(&schema, std::slice::from_ref(&b), 10).unwrap(),
             "<table><thead><tr><th>n</th><th>s</th></tr></thead><tbody>\
              <tr><td class=\"num\">1</td><td>&lt;b&gt;</td></tr>\
              <tr><td class=\"num\">-</td><td>x</td></tr></tbody></table>"

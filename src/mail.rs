@@ -58,9 +58,7 @@ impl SmtpUrl {
         let (user, hostport) = match rest.rsplit_once('@') {
             Some((u, h)) => {
                 if u.contains(':') {
-                    return Err(format!(
-                        "--smtp: put no password in the URL (others can read command lines); set VPCFLOW_SMTP_PASSWORD"
-                    ));
+                    return Err("--smtp: put no password in the URL (others can read command lines); set VPCFLOW_SMTP_PASSWORD".to_string());
                 }
                 (Some(u.to_string()), h)
             }

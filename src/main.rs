@@ -1201,7 +1201,7 @@ fn report(args: ReportArgs) -> Result<ExitCode> {
         filter: filter.clone(),
     };
     let engine = Engine::open(&inputs, &opts)?;
-    let mut subtitle = format!("{}", args.inputs.join(", "));
+    let mut subtitle = args.inputs.join(", ");
     if let Some(s) = since {
         subtitle += &format!(" · since {s}");
     }

@@ -136,7 +136,7 @@ fn human_count(v: f64) -> String {
     let s = n.abs().to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -809,9 +809,9 @@ pub fn build(engine: &Engine, opts: &ReportOptions) -> Result<String, QueryError
         }
         html.push_str("</section>");
     }
-    let _ = write!(
+    let _ = writeln!(
         html,
-        "</main><div id=\"tip\"></div><script>{SCRIPT}</script></body></html>\n"
+        "</main><div id=\"tip\"></div><script>{SCRIPT}</script></body></html>"
     );
     Ok(html)
 }
