@@ -26,7 +26,7 @@ sys.stdout.write("\0".join(sqls) + "\0")
 PY
 )
 ARGS=()
-for q in "${QUERIES[@]}"; do ARGS+=(--sql "$q"); done
+for q in "${QUERIES[@]}"; do ARGS+=("--sql=$q"); done
 echo "report.sh: ${#QUERIES[@]} queries" >&2
 ms() { local t0 t1; t0=$(date +%s%N); "$@" >/dev/null 2>&1; t1=$(date +%s%N); echo $(( (t1 - t0) / 1000000 )); }
 for r in $(seq 1 "$RUNS"); do
@@ -38,5 +38,6 @@ t = {}
 for l in sys.stdin:
     k, v = l.split(); t.setdefault(k, []).append(int(v) / 1000)
 r, q = statistics.median(t["report"]), statistics.median(t["queries"])
-print(f"report {r:.2f} s, its queries {q:.2f} s (medians of {len(t[\"report\"])}): ratio {r / q:.2f}")
+n = len(t["report"])
+print(f"report {r:.2f} s, its queries {q:.2f} s (medians of {n}): ratio {r / q:.2f}")
 '

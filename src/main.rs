@@ -166,8 +166,8 @@ enum OutFormat {
 struct QueryArgs {
     /// Flow logs (files, directories, `-`; plain or gzip) or Parquet files/directories.
     inputs: Vec<String>,
-    /// A SQL statement over the table `flows` (repeat for several).
-    #[arg(long)]
+    /// A SQL statement over the table `flows` (repeat for several; may start with `--` comments).
+    #[arg(long, allow_hyphen_values = true)]
     sql: Vec<String>,
     /// A canned query by name (repeat for several; `--list` shows them).
     #[arg(long)]

@@ -365,3 +365,21 @@ fn parquet_files_whose_column_types_differ_are_refused_naming_both() {
         "{err}"
     );
 }
+
+#[test]
+fn sql_may_start_with_a_comment_and_several_statements_run_in_order() {
+    let (ok, out, err) = run_query(
+        &query_set(),
+        &[
+            "--sql",
+            "-- how many\nSELECT count(*) AS n FROM flows WHERE action = 'REJECT'",
+            "--sql",
+            "SELECT 1 AS one",
+            "--format",
+            "csv",
+        ],
+    );
+    assert!(ok, "{err}");
+    let (_, _, rejected) = naive_totals();
+    assert_eq!(out, format!("n\r\n{rejected}\r\none\r\n1\r\n"));
+}
