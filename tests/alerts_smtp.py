@@ -1,22 +1,29 @@
 #!/usr/bin/env python3
 """`vpcflow alert --smtp` against a real SMTP server (aiosmtpd) on 127.0.0.1, started and stopped
 here: the messages that arrive (envelope recipients, subject, plain-text and HTML parts with the
-rows), recipients overridden by --to, SMTP AUTH with credentials from the environment, and the
-failures (server unreachable, wrong password): a clear error, the alert still printed, exit 1.
+rows), recipients overridden by --to, SMTP AUTH with credentials from the environment, STARTTLS
+and TLS with a certificate from a throw-away CA, and the failures (server unreachable, wrong
+password, untrusted certificate): a clear error, the alert still printed, exit 1.
 
   python tests/alerts_smtp.py target/release/vpcflow
 Ends with `N passed, M failed`; exit 1 on any failure.
 """
 import email
 import email.policy
+import logging
 import os
+import shutil
 import socket
+import ssl
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 
 warnings.filterwarnings("ignore", message="Requiring AUTH")
+# aiosmtpd logs the handshakes our client refuses on purpose; the checks below say what matters.
+logging.getLogger("mail.log").setLevel(logging.CRITICAL)
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
@@ -49,6 +56,32 @@ class Inbox:
 def authenticator(server, session, envelope, mechanism, auth_data):
     ok = auth_data.login == b"alerts" and auth_data.password == b"s3cret"
     return AuthResult(success=ok)
+
+
+def openssl(*args):
+    subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
+
+
+def make_pki(d, ca_name="vpcflow test CA"):
+    """A CA, and a certificate for localhost/127.0.0.1 signed by it."""
+    ca_key, ca, key, csr, cert = (os.path.join(d, n) for n in ("ca.key", "ca.pem", "key.pem", "req.csr", "cert.pem"))
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", ca, "-days", "2",
+            "-subj", f"/CN={ca_name}", "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=localhost")
+    ext = os.path.join(d, "ext.cnf")
+    with open(ext, "w") as f:
+        f.write("basicConstraints=CA:FALSE\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n"
+                "extendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n")
+    openssl("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-out", cert,
+            "-days", "2", "-extfile", ext)
+    return ca, cert, key
+
+
+def cert_of_other_ca(d):
+    other = os.path.join(d, "other")
+    os.makedirs(other, exist_ok=True)
+    return make_pki(other, "some other CA")[0]
 
 
 def free_port():
@@ -149,7 +182,47 @@ def main():
     finally:
         ctl.stop()
 
-    # 4. Nobody listening.
+    # 4. STARTTLS and TLS, with a certificate for localhost from a throw-away CA that only this
+    # run trusts (SSL_CERT_FILE is where rustls-native-certs looks first).
+    pki = tempfile.mkdtemp(prefix="vpcflow-smtp-tls-")
+    try:
+        ca, cert, key = make_pki(pki)
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(cert, key)
+        trust = {"SSL_CERT_FILE": ca}
+        inbox = Inbox()
+        port = free_port()
+        ctl = Controller(inbox, hostname="127.0.0.1", port=port, server_hostname="localhost",
+                         tls_context=ctx, require_starttls=True)
+        ctl.start()
+        try:
+            p = run(binary, ["skipdata", LOGS, "--smtp", f"smtp+starttls://localhost:{port}"], trust)
+            time.sleep(0.2)
+            check("STARTTLS delivers", p.returncode == 4 and len(inbox.messages) == 1, p.stderr)
+            p = run(binary, ["skipdata", LOGS, "--smtp", f"smtp+starttls://localhost:{port}"],
+                    {"SSL_CERT_FILE": cert_of_other_ca(pki)})
+            check("STARTTLS with an untrusted certificate: refused, exit 1",
+                  p.returncode == 1 and "email not sent" in p.stderr and len(inbox.messages) == 1, p.stderr)
+            p = run(binary, ["skipdata", LOGS, "--smtp", f"smtp://localhost:{port}"], trust)
+            check("plain SMTP to a server that requires STARTTLS: refused, exit 1",
+                  p.returncode == 1 and "email not sent" in p.stderr, p.stderr)
+        finally:
+            ctl.stop()
+        inbox = Inbox()
+        port = free_port()
+        ctl = Controller(inbox, hostname="127.0.0.1", port=port, server_hostname="localhost",
+                         ssl_context=ctx)
+        ctl.start()
+        try:
+            p = run(binary, ["skipdata", LOGS, "--smtp", f"smtps://localhost:{port}"], trust)
+            time.sleep(0.2)
+            check("TLS (smtps) delivers", p.returncode == 4 and len(inbox.messages) == 1, p.stderr)
+        finally:
+            ctl.stop()
+    finally:
+        shutil.rmtree(pki, ignore_errors=True)
+
+    # 5. Nobody listening.
     port = free_port()
     t = time.time()
     p = run(binary, ["skipdata", LOGS, "--smtp", f"smtp://127.0.0.1:{port}", "--smtp-timeout", "5"])
