@@ -143,10 +143,18 @@ pub enum Notice {
     Warning(String),
 }
 
+/// How an input is read.
+enum Plan {
+    /// Flow log text, parsed.
+    Text(FilePlan),
+    /// A Parquet file: (source column, dataset column) pairs.
+    Parquet(Vec<(usize, String)>),
+}
+
 struct Planned {
     input: Input,
     name: String,
-    plan: FilePlan,
+    plan: Plan,
     /// Standard input can be read once only: its reader and the first block taken while planning.
     pending: Option<(Blocks, Option<source::Block>)>,
 }
@@ -301,9 +309,24 @@ impl Decoder {
                     continue;
                 }
             };
-            match plan_input(&name, &sample, &opts, &mut schema, &mut early) {
-                Ok(mut plan) => {
-                    plan.input = name.clone();
+            let plan = if crate::parquet_in::is_parquet(&sample) {
+                match &input {
+                    Input::Path(path) => {
+                        crate::parquet_in::plan(&name, path, &mut schema).map(Plan::Parquet)
+                    }
+                    Input::Stdin => Err(Error::Parquet {
+                        input: name.clone(),
+                        reason: "Parquet can't be read from standard input: name the file".into(),
+                    }),
+                }
+            } else {
+                plan_input(&name, &sample, &opts, &mut schema, &mut early).map(|mut p| {
+                    p.input = name.clone();
+                    Plan::Text(p)
+                })
+            };
+            match plan {
+                Ok(plan) => {
                     planned.push(Planned {
                         input,
                         name,
@@ -411,6 +434,29 @@ impl Decoder {
                 plan,
                 pending,
             } = p;
+            let plan = match (plan, &input) {
+                (Plan::Text(plan), _) => plan,
+                (Plan::Parquet(map), Input::Path(path)) => {
+                    let schema = self.arrow.clone();
+                    let mut send = |b: RecordBatch| {
+                        stats.records += b.num_rows() as u64;
+                        tx.send(b).map_err(|_| sent_failed())
+                    };
+                    match crate::parquet_in::read(&name, path, &map, &schema, &mut send) {
+                        Ok(_) => {
+                            stats.bytes_read += std::fs::metadata(path).map_or(0, |m| m.len());
+                            on_progress(stats.bytes_read);
+                        }
+                        Err(e @ Error::Parquet { .. }) => {
+                            stats.failed_inputs += 1;
+                            on_notice(Notice::Failed(e));
+                        }
+                        Err(e) => return Err(e),
+                    }
+                    continue;
+                }
+                (Plan::Parquet(_), Input::Stdin) => continue,
+            };
             let (mut blocks, mut first) = match pending {
                 Some((b, f)) => (b, f),
                 None => match source::open(&input, self.opts.window_bytes) {

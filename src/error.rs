@@ -63,6 +63,14 @@ pub enum Error {
         /// Why it was refused.
         reason: String,
     },
+    /// A Parquet input that can't be read as flow logs (a column of the wrong type, …).
+    #[error("{input}: {reason}")]
+    Parquet {
+        /// The input.
+        input: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A problem with how the tool was asked to run.
     #[error("{0}")]
     Usage(String),

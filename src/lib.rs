@@ -18,6 +18,7 @@ pub mod html;
 pub mod json;
 pub mod layout;
 pub mod mail;
+pub mod parquet_in;
 pub mod parse;
 pub mod query;
 pub mod report;

@@ -1,0 +1,150 @@
+//! Parquet flow logs as input (AWS delivers flow logs as Parquet too; our own output reads back
+//! the same way): columns are mapped by name onto the dataset schema (AWS's Parquet names are
+//! the registry's column names; hyphenated names are accepted), so text and Parquet archives
+//! convert into one dataset. A column whose type can't be the registry's (text where an integer
+//! belongs, a float, …) fails the input with the file and column named.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, StringArray, new_null_array};
+use arrow::compute::{CastOptions, cast_with_options};
+use arrow::datatypes::{DataType, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
+
+use crate::batch::{DatasetSchema, INPUT_COLUMN};
+use crate::error::Error;
+use crate::fields::{self, Kind};
+use crate::layout::Column;
+
+/// Rows per batch read from a Parquet input.
+pub const BATCH_ROWS: usize = 64 * 1024;
+
+/// Whether `sample` (an input's first bytes) is a Parquet file.
+pub fn is_parquet(sample: &[u8]) -> bool {
+    sample.starts_with(b"PAR1")
+}
+
+fn bad(input: &str, reason: String) -> Error {
+    Error::Parquet {
+        input: input.to_string(),
+        reason,
+    }
+}
+
+/// Adds a Parquet input's columns to the dataset schema; returns (source column, dataset column
+/// name) pairs.
+pub fn plan(
+    name: &str,
+    path: &Path,
+    schema: &mut DatasetSchema,
+) -> Result<Vec<(usize, String)>, Error> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let meta = ArrowReaderMetadata::load(&file, Default::default())
+        .map_err(|e| bad(name, format!("not a readable Parquet file: {e}")))?;
+    let mut map = Vec::new();
+    for (i, f) in meta.schema().fields().iter().enumerate() {
+        let col_name = f.name().to_ascii_lowercase().replace('-', "_");
+        let col = match fields::by_column(&col_name).or_else(|| fields::lookup(f.name())) {
+            Some(k) => Column::Known(k),
+            None => Column::Unknown(col_name),
+        };
+        let t = f.data_type();
+        let t = match t {
+            DataType::Dictionary(_, v) => v.as_ref(),
+            t => t,
+        };
+        let fits = match col.kind() {
+            Kind::Int32 | Kind::Int64 => t.is_integer(),
+            Kind::Utf8 => match &col {
+                Column::Known(_) => {
+                    matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
+                }
+                // A column we don't know is kept as text, whatever it held.
+                Column::Unknown(_) => {
+                    t.is_primitive()
+                        || t.is_null()
+                        || matches!(
+                            t,
+                            DataType::Utf8
+                                | DataType::LargeUtf8
+                                | DataType::Utf8View
+                                | DataType::Boolean
+                        )
+                }
+            },
+        };
+        if !fits {
+            return Err(bad(
+                name,
+                format!(
+                    "column `{}` is {}, but flow log field {} is {}",
+                    f.name(),
+                    f.data_type(),
+                    col.name(),
+                    match col.kind() {
+                        Kind::Int32 => "a 32-bit integer",
+                        Kind::Int64 => "a 64-bit integer",
+                        Kind::Utf8 => "text",
+                    }
+                ),
+            ));
+        }
+        if map.iter().any(|(_, n)| *n == col.name()) {
+            return Err(bad(name, format!("column `{}` appears twice", col.name())));
+        }
+        schema.add(&col);
+        map.push((i, col.name().to_string()));
+    }
+    Ok(map)
+}
+
+/// Reads a planned Parquet input batch by batch, each conformed to the dataset schema
+/// (columns the file lacks are null; [`INPUT_COLUMN`] names the input), and hands it to `each`
+/// with the rows it holds. Integers that don't fit their column fail the input.
+pub fn read(
+    name: &str,
+    path: &Path,
+    map: &[(usize, String)],
+    schema: &SchemaRef,
+    each: &mut dyn FnMut(RecordBatch) -> Result<(), Error>,
+) -> Result<u64, Error> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| bad(name, e.to_string()))?
+        .with_batch_size(BATCH_ROWS)
+        .build()
+        .map_err(|e| bad(name, e.to_string()))?;
+    let strict = CastOptions {
+        safe: false,
+        ..Default::default()
+    };
+    let mut rows = 0u64;
+    for b in reader {
+        let b = b.map_err(|e| bad(name, format!("after {rows} rows: {e}")))?;
+        let n = b.num_rows();
+        let mut cols: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+        for f in schema.fields() {
+            let src = map.iter().find(|(_, d)| d == f.name()).map(|(i, _)| *i);
+            let col = match src {
+                Some(i) => cast_with_options(b.column(i), f.data_type(), &strict).map_err(|e| {
+                    bad(
+                        name,
+                        format!("column `{}` near row {}: {e}", f.name(), rows + 1),
+                    )
+                })?,
+                None if f.name() == INPUT_COLUMN => {
+                    Arc::new(StringArray::from(vec![name; n])) as ArrayRef
+                }
+                None => new_null_array(f.data_type(), n),
+            };
+            cols.push(col);
+        }
+        let out = RecordBatch::try_new(schema.clone(), cols)
+            .map_err(|e| bad(name, format!("near row {}: {e}", rows + 1)))?;
+        rows += n as u64;
+        each(out)?;
+    }
+    Ok(rows)
+}
