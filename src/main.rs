@@ -64,6 +64,24 @@ enum Command {
     },
 }
 
+/// Which files of walked directories and globs are read.
+#[derive(clap::Args, Clone, Default)]
+struct SelectArgs {
+    /// Only files matching this glob (on the file name; with a `/`, on the path below the
+    /// directory walked). Repeatable.
+    #[arg(long)]
+    include: Vec<String>,
+    /// Leave out files matching this glob (same matching as --include). Repeatable.
+    #[arg(long)]
+    exclude: Vec<String>,
+}
+
+impl SelectArgs {
+    fn select(&self) -> Result<source::Select> {
+        Ok(source::Select::new(&self.include, &self.exclude)?)
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     /// Apache Parquet (zstd), AWS's column names and types.
@@ -81,9 +99,11 @@ enum Format {
 
 #[derive(Parser)]
 struct ConvertArgs {
-    /// Input files or directories (walked recursively); `-` reads standard input.
+    /// Input files, directories (walked recursively) or globs; `-` reads standard input.
     #[arg(required = true)]
     inputs: Vec<String>,
+    #[command(flatten)]
+    select: SelectArgs,
     /// Output file (`-` for standard output).
     #[arg(short, long)]
     output: String,
@@ -164,8 +184,10 @@ enum OutFormat {
     `start_time`/`end_time` timestamps. `vpcflow query --list` shows the canned queries."
 )]
 struct QueryArgs {
-    /// Flow logs (files, directories, `-`; plain or gzip) or Parquet files/directories.
+    /// Flow logs (files, directories, globs, `-`; plain or gzip) or Parquet files/directories.
     inputs: Vec<String>,
+    #[command(flatten)]
+    select: SelectArgs,
     /// A SQL statement over the table `flows` (repeat for several; may start with `--` comments).
     #[arg(long, allow_hyphen_values = true)]
     sql: Vec<String>,
@@ -220,6 +242,8 @@ struct AlertArgs {
     /// A rule (file or shipped name), when it could be taken for an input.
     #[arg(long)]
     rule: Vec<String>,
+    #[command(flatten)]
+    select: SelectArgs,
     /// A rule parameter, `NAME=VALUE`, given to every rule that takes it (repeatable).
     #[arg(long = "param", value_parser = parse_param)]
     params: Vec<(String, String)>,
@@ -254,9 +278,11 @@ struct AlertArgs {
 
 #[derive(Parser)]
 struct ReportArgs {
-    /// Flow logs (files, directories, `-`; plain or gzip) or Parquet files/directories.
+    /// Flow logs (files, directories, globs, `-`; plain or gzip) or Parquet files/directories.
     #[arg(required = true)]
     inputs: Vec<String>,
+    #[command(flatten)]
+    select: SelectArgs,
     /// The HTML file to write (`-` for standard output).
     #[arg(short, long)]
     output: String,
@@ -490,7 +516,7 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
             l.unknown.join(", ")
         );
     }
-    let inputs = source::expand(&args.inputs)?;
+    let inputs = source::expand_selected(&args.inputs, &args.select.select()?)?;
     if inputs
         .iter()
         .filter(|i| **i == source::Input::Stdin)
@@ -766,6 +792,7 @@ fn query(args: QueryArgs) -> Result<ExitCode> {
         threads: args.threads,
         keep_rejects: args.show_rejects,
         filter: None,
+        select: args.select.select()?,
     };
     let started = Instant::now();
     let engine = Engine::open(&args.inputs, &opts)?;
@@ -946,6 +973,7 @@ fn alert(args: AlertArgs) -> Result<ExitCode> {
         threads: args.threads,
         keep_rejects: 5,
         filter: None,
+        select: args.select.select()?,
     };
     let engine = Engine::open(&inputs, &opts)?;
     let mut outcomes: Vec<Outcome> = Vec::new();
@@ -1137,7 +1165,7 @@ fn report(args: ReportArgs) -> Result<ExitCode> {
     let mut temp: Option<tempfile_guard::TempPath> = None;
     let mut failed = 0u64;
     let mut refused = 0u64;
-    let inputs = match classify(&args.inputs)? {
+    let inputs = match classify(&args.inputs, &args.select.select()?)? {
         Inputs::Parquet(_) => args.inputs.clone(),
         Inputs::Raw(raw) => {
             let path = std::env::temp_dir().join(format!(
@@ -1199,6 +1227,7 @@ fn report(args: ReportArgs) -> Result<ExitCode> {
         threads: args.threads,
         keep_rejects: 5,
         filter: filter.clone(),
+        select: args.select.select()?,
     };
     let engine = Engine::open(&inputs, &opts)?;
     let mut subtitle = args.inputs.join(", ");

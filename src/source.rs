@@ -31,9 +31,60 @@ impl Input {
     }
 }
 
+/// Which files found by walking a directory or expanding a glob are inputs: `--include` and
+/// `--exclude` globs. A pattern without `/` is matched against the file name, one with `/`
+/// against the path below the directory walked (`*` stays within a path segment, `**` crosses
+/// them). Files named one by one are always inputs.
+#[derive(Debug, Clone, Default)]
+pub struct Select {
+    include: Vec<(globset::GlobMatcher, bool)>,
+    exclude: Vec<(globset::GlobMatcher, bool)>,
+}
+
+fn glob(pattern: &str) -> Result<globset::GlobMatcher, Error> {
+    globset::GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .build()
+        .map(|g| g.compile_matcher())
+        .map_err(|e| Error::Usage(format!("bad glob {pattern:?}: {e}")))
+}
+
+impl Select {
+    /// From `--include` and `--exclude` patterns.
+    pub fn new(include: &[String], exclude: &[String]) -> Result<Select, Error> {
+        let compile = |ps: &[String]| -> Result<Vec<(globset::GlobMatcher, bool)>, Error> {
+            ps.iter().map(|p| Ok((glob(p)?, p.contains('/')))).collect()
+        };
+        Ok(Select {
+            include: compile(include)?,
+            exclude: compile(exclude)?,
+        })
+    }
+
+    /// Whether a file found at `rel` (below the walked directory) is an input.
+    pub fn keeps(&self, rel: &Path) -> bool {
+        let name = rel.file_name().map(Path::new).unwrap_or(rel);
+        let hit = |set: &[(globset::GlobMatcher, bool)]| {
+            set.iter()
+                .any(|(g, path)| g.is_match(if *path { rel } else { name }))
+        };
+        (self.include.is_empty() || hit(&self.include)) && !hit(&self.exclude)
+    }
+}
+
+fn is_glob(arg: &str) -> bool {
+    arg.contains(['*', '?', '['])
+}
+
 /// Expands command-line inputs: `-` is standard input, a directory is walked recursively (files in
-/// name order, hidden files and our own temporary files skipped), anything else is a file.
+/// name order, hidden files and our own temporary files skipped), a glob (`logs/2026/*/*.log.gz`,
+/// `AWSLogs/**/*.gz`) is matched below its literal leading directories, anything else is a file.
 pub fn expand(args: &[String]) -> Result<Vec<Input>, Error> {
+    expand_selected(args, &Select::default())
+}
+
+/// [`expand`], keeping only the walked and globbed files `select` keeps.
+pub fn expand_selected(args: &[String], select: &Select) -> Result<Vec<Input>, Error> {
     let mut out = Vec::new();
     for a in args {
         if a == "-" {
@@ -41,9 +92,51 @@ pub fn expand(args: &[String]) -> Result<Vec<Input>, Error> {
             continue;
         }
         let p = PathBuf::from(a);
+        if is_glob(a) && !p.exists() {
+            // The literal leading directories, then the pattern for the rest.
+            let mut base = PathBuf::new();
+            let mut rest = Vec::new();
+            for c in p.components() {
+                let s = c.as_os_str().to_string_lossy();
+                if rest.is_empty() && !is_glob(&s) {
+                    base.push(c);
+                } else {
+                    rest.push(s.into_owned());
+                }
+            }
+            let pattern = glob(&rest.join("/"))?;
+            let root = if base.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                base.clone()
+            };
+            let mut found = Vec::new();
+            if root.is_dir() {
+                walk(&root, &root, &Select::default(), &mut found)?;
+            }
+            let before = out.len();
+            for i in found {
+                if let Input::Path(f) = &i
+                    && let Ok(rel) = f.strip_prefix(&root)
+                    && pattern.is_match(rel)
+                    && select.keeps(rel)
+                {
+                    let f = if base.as_os_str().is_empty() {
+                        rel.to_path_buf()
+                    } else {
+                        f.clone()
+                    };
+                    out.push(Input::Path(f));
+                }
+            }
+            if out.len() == before {
+                return Err(Error::Usage(format!("no files match {a}")));
+            }
+            continue;
+        }
         let meta = std::fs::metadata(&p).map_err(|e| Error::io(&p, e))?;
         if meta.is_dir() {
-            walk(&p, &mut out)?;
+            walk(&p, &p, select, &mut out)?;
         } else {
             out.push(Input::Path(p));
         }
@@ -51,7 +144,7 @@ pub fn expand(args: &[String]) -> Result<Vec<Input>, Error> {
     Ok(out)
 }
 
-fn walk(dir: &Path, out: &mut Vec<Input>) -> Result<(), Error> {
+fn walk(root: &Path, dir: &Path, select: &Select, out: &mut Vec<Input>) -> Result<(), Error> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| Error::io(dir, e))?
         .map(|e| e.map(|e| e.path()))
@@ -68,12 +161,30 @@ fn walk(dir: &Path, out: &mut Vec<Input>) -> Result<(), Error> {
         }
         let meta = std::fs::metadata(&p).map_err(|e| Error::io(&p, e))?;
         if meta.is_dir() {
-            walk(&p, out)?;
-        } else if meta.is_file() {
+            walk(root, &p, select, out)?;
+        } else if meta.is_file() && select.keeps(p.strip_prefix(root).unwrap_or(&p)) {
             out.push(Input::Path(p));
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod select_tests {
+    use super::*;
+
+    #[test]
+    fn include_and_exclude_by_name_or_path() {
+        let s = Select::new(&["*.log.gz".into()], &["2023/01/**".into()]).unwrap();
+        assert!(s.keeps(Path::new("2023/02/x.log.gz")));
+        assert!(!s.keeps(Path::new("2023/01/x.log.gz")));
+        assert!(!s.keeps(Path::new("2023/02/x.log")));
+        assert!(Select::default().keeps(Path::new("anything")));
+        let s = Select::new(&[], &["*/*.tmp".into()]).unwrap();
+        assert!(s.keeps(Path::new("a/b/x.tmp")), "* does not cross /");
+        assert!(!s.keeps(Path::new("a/x.tmp")));
+        assert!(Select::new(&["[".into()], &[]).is_err());
+    }
 }
 
 /// A line-aligned run of bytes from an input.

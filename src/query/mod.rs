@@ -46,6 +46,8 @@ pub struct QueryOptions {
     /// A SQL condition on the stored columns that the view `flows` keeps rows by (e.g. a time
     /// window), or none.
     pub filter: Option<String>,
+    /// Which files of walked directories and globs are inputs.
+    pub select: source::Select,
 }
 
 /// Why a query could not run.
@@ -277,8 +279,9 @@ fn is_parquet(path: &std::path::Path) -> std::io::Result<bool> {
 }
 
 /// Expands the command-line inputs (directories walked) and tells Parquet from flow log text.
-pub fn classify(args: &[String]) -> Result<Inputs, QueryError> {
-    let inputs = source::expand(args).map_err(|e| QueryError::Input(e.to_string()))?;
+pub fn classify(args: &[String], select: &source::Select) -> Result<Inputs, QueryError> {
+    let inputs =
+        source::expand_selected(args, select).map_err(|e| QueryError::Input(e.to_string()))?;
     if inputs.is_empty() {
         return Err(QueryError::Input(format!(
             "no input files in {}",
@@ -388,7 +391,7 @@ impl Engine {
             .with_information_schema(true);
         let ctx = SessionContext::new_with_config(config);
         let log = Arc::new(Mutex::new(ScanLog::default()));
-        let schema: SchemaRef = match classify(args)? {
+        let schema: SchemaRef = match classify(args, &opts.select)? {
             Inputs::Parquet(paths) => {
                 let urls: Vec<String> = paths
                     .iter()
