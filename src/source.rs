@@ -169,24 +169,6 @@ fn walk(root: &Path, dir: &Path, select: &Select, out: &mut Vec<Input>) -> Resul
     Ok(())
 }
 
-#[cfg(test)]
-mod select_tests {
-    use super::*;
-
-    #[test]
-    fn include_and_exclude_by_name_or_path() {
-        let s = Select::new(&["*.log.gz".into()], &["2023/01/**".into()]).unwrap();
-        assert!(s.keeps(Path::new("2023/02/x.log.gz")));
-        assert!(!s.keeps(Path::new("2023/01/x.log.gz")));
-        assert!(!s.keeps(Path::new("2023/02/x.log")));
-        assert!(Select::default().keeps(Path::new("anything")));
-        let s = Select::new(&[], &["*/*.tmp".into()]).unwrap();
-        assert!(s.keeps(Path::new("a/b/x.tmp")), "* does not cross /");
-        assert!(!s.keeps(Path::new("a/x.tmp")));
-        assert!(Select::new(&["[".into()], &[]).is_err());
-    }
-}
-
 /// A line-aligned run of bytes from an input.
 pub struct Block {
     data: BlockData,
@@ -398,5 +380,23 @@ impl StreamBlocks {
                 None => target = target.saturating_mul(2),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod select_tests {
+    use super::*;
+
+    #[test]
+    fn include_and_exclude_by_name_or_path() {
+        let s = Select::new(&["*.log.gz".into()], &["2023/01/**".into()]).unwrap();
+        assert!(s.keeps(Path::new("2023/02/x.log.gz")));
+        assert!(!s.keeps(Path::new("2023/01/x.log.gz")));
+        assert!(!s.keeps(Path::new("2023/02/x.log")));
+        assert!(Select::default().keeps(Path::new("anything")));
+        let s = Select::new(&[], &["*/*.tmp".into()]).unwrap();
+        assert!(s.keeps(Path::new("a/b/x.tmp")), "* does not cross /");
+        assert!(!s.keeps(Path::new("a/x.tmp")));
+        assert!(Select::new(&["[".into()], &[]).is_err());
     }
 }
