@@ -134,6 +134,15 @@ pub struct RejectReport<'a> {
     pub raw: &'a [u8],
 }
 
+impl RejectReport<'_> {
+    /// `input:line: reason: text` for messages, the text cut after 300 bytes (marked `…`).
+    pub fn describe(&self) -> String {
+        let raw = String::from_utf8_lossy(&self.raw[..self.raw.len().min(300)]);
+        let more = if self.raw.len() > 300 { "…" } else { "" };
+        format!("{}:{}: {}: {raw}{more}", self.input, self.line, self.reason)
+    }
+}
+
 /// Something the caller should know about an input that is not a refused line.
 #[derive(Debug)]
 pub enum Notice {

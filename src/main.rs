@@ -463,12 +463,7 @@ struct Rejects {
 impl Rejects {
     fn report(&mut self, r: &RejectReport<'_>) {
         if self.shown < self.limit {
-            let raw = String::from_utf8_lossy(&r.raw[..r.raw.len().min(300)]);
-            let more = if r.raw.len() > 300 { "…" } else { "" };
-            eprintln!(
-                "vpcflow: refused {}:{}: {}: {raw}{more}",
-                r.input, r.line, r.reason
-            );
+            eprintln!("vpcflow: refused {}", r.describe());
         }
         self.shown += 1;
         if let Some(f) = &mut self.file
@@ -1192,13 +1187,7 @@ fn report(args: ReportArgs) -> Result<ExitCode> {
                 &mut |r| {
                     if shown < 5 {
                         shown += 1;
-                        eprintln!(
-                            "vpcflow: refused {}:{}: {}: {}",
-                            r.input,
-                            r.line,
-                            r.reason,
-                            String::from_utf8_lossy(&r.raw[..r.raw.len().min(300)])
-                        );
+                        eprintln!("vpcflow: refused {}", r.describe());
                     }
                 },
                 &mut |n| match n {

@@ -220,8 +220,7 @@ fn scan_thread(
         send,
         &mut |r| {
             if report && rejects.len() < keep {
-                let raw = String::from_utf8_lossy(&r.raw[..r.raw.len().min(300)]);
-                rejects.push(format!("{}:{}: {}: {raw}", r.input, r.line, r.reason));
+                rejects.push(r.describe());
             }
         },
         &mut |n| match n {
@@ -275,7 +274,7 @@ fn is_parquet(path: &std::path::Path) -> std::io::Result<bool> {
             k => n += k,
         }
     }
-    Ok(n == 4 && &magic == b"PAR1")
+    Ok(crate::parquet_in::is_parquet(&magic[..n]))
 }
 
 /// Expands the command-line inputs (directories walked) and tells Parquet from flow log text.
