@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Make a Python venv with duckdb, pyarrow and aiosmtpd (used by tests/readback.py, tests/query_oracle.py, tests/alerts_smtp.py and
-# benches/compare.sh). Installs only what is not already importable there.
+# Make a Python venv with duckdb, pyarrow, aiosmtpd and moto's S3 server (used by tests/readback.py,
+# tests/query_oracle.py, tests/alerts_smtp.py, tests/s3_moto.py and benches/compare.sh). Installs only what is not already importable there.
 # The last line printed is the venv's python.
 #   VENV_PY=$(bash .ci/python-deps.sh | tail -n1)
 set -euo pipefail
@@ -14,17 +14,22 @@ if [ ! -x "$PY" ]; then
     "$PY_BASE" -m venv "$VENV" >&2
 fi
 
+# module to import = package to install
+deps=("duckdb=duckdb" "pyarrow=pyarrow" "aiosmtpd=aiosmtpd" "moto.server=moto[server]" "boto3=boto3")
 missing=()
-for mod in duckdb pyarrow aiosmtpd; do
+modules=()
+for d in "${deps[@]}"; do
+    mod="${d%%=*}"
     if ! "$PY" -c "import $mod" >/dev/null 2>&1; then
-        missing+=("$mod")
+        missing+=("${d#*=}")
+        modules+=("$mod")
     fi
 done
 
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "python-deps: installing ${missing[*]} into $VENV" >&2
     "$PY" -m pip install --quiet --disable-pip-version-check "${missing[@]}" >&2
-    for mod in "${missing[@]}"; do
+    for mod in "${modules[@]}"; do
         "$PY" -c "import $mod" >&2
     done
 fi

@@ -101,6 +101,8 @@ pub struct FilePlan {
     pub describe: String,
     /// The input's name, for the provenance column [`INPUT_COLUMN`].
     pub input: String,
+    /// Each record follows a CloudWatch Logs export timestamp, which is dropped.
+    pub leading_timestamp: bool,
 }
 
 impl FilePlan {
@@ -138,6 +140,7 @@ impl FilePlan {
             header,
             describe,
             input: String::new(),
+            leading_timestamp: false,
         }
     }
 
@@ -185,6 +188,7 @@ impl FilePlan {
             header: None,
             describe,
             input: String::new(),
+            leading_timestamp: false,
         }
     }
 }
@@ -405,6 +409,22 @@ pub fn parse_chunk(
             reject(&mut out, "JSON envelope with an empty message".to_string());
             continue;
         }
+        let line = if plan.leading_timestamp {
+            match parse::strip_export_timestamp(line) {
+                Some(rest) => rest,
+                None => {
+                    out.records += 1;
+                    reject(
+                        &mut out,
+                        "no CloudWatch export timestamp before the record (the input's first lines had one)"
+                            .to_string(),
+                    );
+                    continue;
+                }
+            }
+        } else {
+            line
+        };
         if plan.header.as_deref() == Some(line) {
             out.headers += 1;
             continue;

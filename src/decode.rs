@@ -14,6 +14,7 @@ use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
 
 use crate::batch::{self, ChunkOutput, DatasetSchema, FilePlan};
+use crate::envelope;
 use crate::error::Error;
 use crate::layout::{self, Layout, MAX_TOKENS};
 use crate::parse;
@@ -117,6 +118,8 @@ pub struct Stats {
     pub header_lines: u64,
     /// Blank lines skipped.
     pub blank_lines: u64,
+    /// CloudWatch Logs `CONTROL_MESSAGE` payloads skipped.
+    pub control_messages: u64,
 }
 
 /// A refused line, as reported to the caller.
@@ -156,8 +159,91 @@ pub enum Notice {
 enum Plan {
     /// Flow log text, parsed.
     Text(FilePlan),
-    /// A Parquet file: (source column, dataset column) pairs.
-    Parquet(Vec<(usize, String)>),
+    /// JSON objects (CloudWatch Logs payloads, concatenated Firehose records): their records are
+    /// taken out ([`crate::envelope::extract`]), then parsed as text.
+    Json(FilePlan),
+    /// A Parquet file (local, or an S3 object copied to a temporary file): (source column,
+    /// dataset column) pairs, and the file to read.
+    Parquet(Vec<(usize, String)>, std::path::PathBuf),
+}
+
+/// Blocks a reader thread may have read ahead of the parser, per input.
+const READ_AHEAD_BLOCKS: usize = 2;
+/// Reader threads at most (inputs read at once).
+const MAX_READERS: usize = 4;
+
+/// An input to consume: its name, plan, the channel its blocks arrive on (text and JSON inputs),
+/// and the temporary copy to remove when done.
+type Work = (
+    String,
+    Plan,
+    Option<mpsc::Receiver<Fetched>>,
+    Option<crate::s3::TempFile>,
+);
+
+/// What a reader thread hands over.
+enum Fetched {
+    /// The input's next block.
+    Block(source::Block),
+    /// The input could not be opened or read further; nothing follows.
+    Failed(std::io::Error),
+}
+
+/// One input for a reader thread: open it (or take the stream planning opened) and send its
+/// blocks in order until the end, an error, or the parser hanging up.
+struct ReadJob {
+    input: Input,
+    boundary: source::Boundary,
+    pending: Option<(Blocks, Option<source::Block>)>,
+    window: usize,
+    tx: mpsc::SyncSender<Fetched>,
+}
+
+impl ReadJob {
+    fn run(self) {
+        let ReadJob {
+            input,
+            boundary,
+            pending,
+            window,
+            tx,
+        } = self;
+        let mut blocks = match pending {
+            Some((mut b, first)) => {
+                if boundary == source::Boundary::Line {
+                    if let Some(f) = first
+                        && tx.send(Fetched::Block(f)).is_err()
+                    {
+                        return;
+                    }
+                } else {
+                    b.switch(boundary, first);
+                }
+                b
+            }
+            None => match source::open_with(&input, window, boundary) {
+                Ok(b) => b,
+                Err(e) => {
+                    let _ = tx.send(Fetched::Failed(e));
+                    return;
+                }
+            },
+        };
+        loop {
+            match blocks.next_block() {
+                Ok(Some(b)) => {
+                    if tx.send(Fetched::Block(b)).is_err() {
+                        return;
+                    }
+                }
+                Ok(None) => return,
+                Err(e) => {
+                    let _ = tx.send(Fetched::Failed(e));
+                    return;
+                }
+            }
+        }
+    }
 }
 
 struct Planned {
@@ -166,6 +252,8 @@ struct Planned {
     plan: Plan,
     /// Standard input can be read once only: its reader and the first block taken while planning.
     pending: Option<(Blocks, Option<source::Block>)>,
+    /// A downloaded copy of the input, removed when the input is done.
+    _temp: Option<crate::s3::TempFile>,
 }
 
 /// A planned decode: every input's layout and the dataset schema.
@@ -220,13 +308,13 @@ fn plan_input(
             schema,
         ));
     }
+    // CloudWatch Logs exports put a timestamp before each record.
+    let leading_timestamp =
+        first.is_some_and(|(_, line)| parse::strip_export_timestamp(line).is_some());
     if let Some(layout) = &opts.fields {
-        return Ok(FilePlan::fixed(
-            layout,
-            None,
-            "--fields".to_string(),
-            schema,
-        ));
+        let mut plan = FilePlan::fixed(layout, None, "--fields".to_string(), schema);
+        plan.leading_timestamp = leading_timestamp;
+        return Ok(plan);
     }
     // Header-less: which standard layouts do the first lines fit?
     let mut seen: Vec<&'static layout::Standard> = Vec::new();
@@ -241,6 +329,14 @@ fn plan_input(
             }
             Some(Err(_)) => continue,
             None => line,
+        };
+        let line = if leading_timestamp {
+            match parse::strip_export_timestamp(line) {
+                Some(rest) => rest,
+                None => continue,
+            }
+        } else {
+            line
         };
         let n = parse::tokenize(line, &mut spans);
         if n == 0 || n > MAX_TOKENS {
@@ -257,8 +353,19 @@ fn plan_input(
             "{name}: no header line, no --fields, and its first lines fit no standard layout; every record will be refused"
         )));
     }
-    Ok(FilePlan::standard(&seen, schema))
+    let mut plan = FilePlan::standard(&seen, schema);
+    plan.leading_timestamp = leading_timestamp;
+    if leading_timestamp {
+        plan.describe
+            .push_str(", after CloudWatch export timestamps");
+    }
+    Ok(plan)
 }
+
+/// Names of the columns that hold a CloudWatch Logs payload's log group and stream.
+pub const LOG_GROUP_COLUMN: &str = "log_group";
+/// See [`LOG_GROUP_COLUMN`].
+pub const LOG_STREAM_COLUMN: &str = "log_stream";
 
 impl Decoder {
     /// Plans the inputs. Inputs that can't be opened or whose header is unusable are reported
@@ -281,9 +388,19 @@ impl Decoder {
             inputs: inputs.len() as u64,
             ..Stats::default()
         };
+        // S3 objects: their first bytes, fetched concurrently.
+        let s3_objects: Vec<&crate::s3::S3Object> = inputs
+            .iter()
+            .filter_map(|i| match i {
+                Input::S3(o) => Some(o),
+                _ => None,
+            })
+            .collect();
+        let mut s3_samples = crate::s3::samples(&s3_objects, opts.sample_bytes).into_iter();
         for input in inputs {
             let name = input.display();
             let mut pending = None;
+            let mut temp = None;
             let sample = match &input {
                 Input::Stdin => {
                     let mut blocks =
@@ -305,6 +422,7 @@ impl Decoder {
                     Ok(sample)
                 }
                 Input::Path(_) => Blocks::sample(&input, opts.sample_bytes),
+                Input::S3(_) => s3_samples.next().expect("one sample per object"),
             };
             let sample = match sample {
                 Ok(s) => s,
@@ -320,14 +438,46 @@ impl Decoder {
             };
             let plan = if crate::parquet_in::is_parquet(&sample) {
                 match &input {
-                    Input::Path(path) => {
-                        crate::parquet_in::plan(&name, path, &mut schema).map(Plan::Parquet)
-                    }
+                    Input::Path(path) => crate::parquet_in::plan(&name, path, &mut schema)
+                        .map(|m| Plan::Parquet(m, path.clone())),
+                    Input::S3(o) => match crate::s3::download(o) {
+                        Ok(t) => {
+                            let path = t.0.clone();
+                            temp = Some(t);
+                            crate::parquet_in::plan(&name, &path, &mut schema)
+                                .map(|m| Plan::Parquet(m, path))
+                        }
+                        Err(e) => Err(Error::Read {
+                            input: name.clone(),
+                            offset: 0,
+                            source: e,
+                        }),
+                    },
                     Input::Stdin => Err(Error::Parquet {
                         input: name.clone(),
                         reason: "Parquet can't be read from standard input: name the file".into(),
                     }),
                 }
+            } else if envelope::classify(&sample) == envelope::JsonInput::Objects {
+                // Plan from the records inside the sample's complete objects.
+                let end = envelope::object_boundary(&sample).unwrap_or(sample.len());
+                let mut counts = envelope::ExtractCounts::default();
+                let mut text = Vec::new();
+                let mut cloudwatch = memchr::memmem::find(&sample, b"\"logEvents\"").is_some();
+                for x in envelope::extract(&sample[..end], 0, usize::MAX, &mut counts) {
+                    if let envelope::Extracted::Records(g) = x {
+                        cloudwatch |= g.log_group.is_some();
+                        text.extend_from_slice(&g.text);
+                    }
+                }
+                plan_input(&name, &text, &opts, &mut schema, &mut early).map(|mut p| {
+                    p.input = name.clone();
+                    if cloudwatch {
+                        schema.add(&layout::Column::Unknown(LOG_GROUP_COLUMN.to_string()));
+                        schema.add(&layout::Column::Unknown(LOG_STREAM_COLUMN.to_string()));
+                    }
+                    Plan::Json(p)
+                })
             } else {
                 plan_input(&name, &sample, &opts, &mut schema, &mut early).map(|mut p| {
                     p.input = name.clone();
@@ -341,6 +491,7 @@ impl Decoder {
                         name,
                         plan,
                         pending,
+                        _temp: temp,
                     });
                 }
                 Err(e) => {
@@ -435,17 +586,88 @@ impl Decoder {
         on_notice: &mut dyn FnMut(Notice),
         on_progress: &mut dyn FnMut(u64),
     ) -> Result<(), Error> {
+        // Reader threads open and read (decompress, download) the next inputs while the parser
+        // works on the current one; each hands its blocks over through a channel of its own.
+        let planned = std::mem::take(&mut self.planned);
+        let mut jobs = Vec::with_capacity(planned.len());
+        let mut work = Vec::with_capacity(planned.len());
+        for p in planned {
+            let boundary = match &p.plan {
+                Plan::Text(_) => Some(source::Boundary::Line),
+                Plan::Json(_) => Some(source::Boundary::JsonObject),
+                Plan::Parquet(..) => None,
+            };
+            let rx = boundary.map(|boundary| {
+                let (btx, brx) = mpsc::sync_channel(READ_AHEAD_BLOCKS);
+                jobs.push(std::sync::Mutex::new(Some(ReadJob {
+                    input: p.input.clone(),
+                    boundary,
+                    pending: p.pending,
+                    window: self.opts.window_bytes,
+                    tx: btx,
+                })));
+                brx
+            });
+            if rx.is_none() {
+                jobs.push(std::sync::Mutex::new(None));
+            }
+            work.push((p.name, p.plan, rx, p._temp));
+        }
+        let readers = self.pool.current_num_threads().clamp(1, MAX_READERS);
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            for k in 0..readers {
+                let (jobs, next, stop) = (&jobs, &next, &stop);
+                std::thread::Builder::new()
+                    .name(format!("vpcflow-read-{k}"))
+                    .spawn_scoped(scope, move || {
+                        use std::sync::atomic::Ordering::SeqCst;
+                        while !stop.load(SeqCst) {
+                            let i = next.fetch_add(1, SeqCst);
+                            let Some(job) = jobs.get(i) else { break };
+                            let job = job.lock().expect("read job").take();
+                            if let Some(job) = job {
+                                job.run();
+                            }
+                        }
+                    })
+                    .expect("start a reader thread");
+            }
+            let result = self.consume(work, tx, stats, on_reject, on_notice, on_progress);
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+            result
+        })
+    }
+
+    fn consume(
+        &self,
+        work: Vec<Work>,
+        tx: &mpsc::SyncSender<RecordBatch>,
+        stats: &mut Stats,
+        on_reject: &mut dyn FnMut(&RejectReport<'_>),
+        on_notice: &mut dyn FnMut(Notice),
+        on_progress: &mut dyn FnMut(u64),
+    ) -> Result<(), Error> {
         let sent_failed = || Error::Usage("output closed early".to_string());
-        for p in std::mem::take(&mut self.planned) {
-            let Planned {
-                input,
-                name,
-                plan,
-                pending,
-            } = p;
-            let plan = match (plan, &input) {
-                (Plan::Text(plan), _) => plan,
-                (Plan::Parquet(map), Input::Path(path)) => {
+        for (name, plan, rx, _temp) in work {
+            let plan = match (plan, rx) {
+                (Plan::Text(plan), Some(rx)) => (plan, rx),
+                (Plan::Json(plan), Some(rx)) => {
+                    self.produce_json(
+                        &name,
+                        &plan,
+                        rx,
+                        tx,
+                        stats,
+                        on_reject,
+                        on_notice,
+                        on_progress,
+                    )?;
+                    continue;
+                }
+                (Plan::Parquet(map, path), _) => {
+                    let path = &path;
                     let schema = self.arrow.clone();
                     let mut send = |b: RecordBatch| {
                         stats.records += b.num_rows() as u64;
@@ -464,41 +686,24 @@ impl Decoder {
                     }
                     continue;
                 }
-                (Plan::Parquet(_), Input::Stdin) => continue,
+                (_, None) => unreachable!("text and JSON inputs have a reader"),
             };
-            let (mut blocks, mut first) = match pending {
-                Some((b, f)) => (b, f),
-                None => match source::open(&input, self.opts.window_bytes) {
-                    Ok(b) => (b, None),
-                    Err(e) => {
-                        stats.failed_inputs += 1;
-                        on_notice(Notice::Failed(Error::Read {
-                            input: name,
-                            offset: 0,
-                            source: e,
-                        }));
-                        continue;
-                    }
-                },
-            };
+            let (plan, rx) = plan;
             let mut line_base = 0u64;
             let mut offset = 0u64;
             loop {
-                let block = match first.take() {
-                    Some(b) => b,
-                    None => match blocks.next_block() {
-                        Ok(Some(b)) => b,
-                        Ok(None) => break,
-                        Err(e) => {
-                            stats.failed_inputs += 1;
-                            on_notice(Notice::Failed(Error::Read {
-                                input: name.clone(),
-                                offset,
-                                source: e,
-                            }));
-                            break;
-                        }
-                    },
+                let block = match rx.recv() {
+                    Ok(Fetched::Block(b)) => b,
+                    Err(_) => break,
+                    Ok(Fetched::Failed(e)) => {
+                        stats.failed_inputs += 1;
+                        on_notice(Notice::Failed(Error::Read {
+                            input: name.clone(),
+                            offset,
+                            source: e,
+                        }));
+                        break;
+                    }
                 };
                 let data = block.bytes();
                 let ranges = crate::chunk::split(data, self.opts.chunk_bytes);
@@ -555,4 +760,184 @@ impl Decoder {
         }
         Ok(())
     }
+
+    /// Reads a JSON input object by object: records are taken out of their envelopes, parsed in
+    /// parallel like text, and given their log group and stream. Refused records are numbered by
+    /// their position among the input's records and located by their JSON object's offset.
+    #[allow(clippy::too_many_arguments)]
+    fn produce_json(
+        &self,
+        name: &str,
+        plan: &FilePlan,
+        rx: mpsc::Receiver<Fetched>,
+        tx: &mpsc::SyncSender<RecordBatch>,
+        stats: &mut Stats,
+        on_reject: &mut dyn FnMut(&RejectReport<'_>),
+        on_notice: &mut dyn FnMut(Notice),
+        on_progress: &mut dyn FnMut(u64),
+    ) -> Result<(), Error> {
+        let schema = &self.arrow;
+        let group_idx = schema.index_of(LOG_GROUP_COLUMN).ok();
+        let stream_idx = schema.index_of(LOG_STREAM_COLUMN).ok();
+        let offset_idx = schema.index_of(batch::OFFSET_COLUMN).ok();
+        let mut counts = envelope::ExtractCounts::default();
+        let mut offset = 0u64;
+        loop {
+            let block = match rx.recv() {
+                Ok(Fetched::Block(b)) => b,
+                Err(_) => break,
+                Ok(Fetched::Failed(e)) => {
+                    stats.failed_inputs += 1;
+                    on_notice(Notice::Failed(Error::Read {
+                        input: name.to_string(),
+                        offset,
+                        source: e,
+                    }));
+                    break;
+                }
+            };
+            let data = block.bytes();
+            let items = envelope::extract(data, block.offset, self.opts.chunk_bytes, &mut counts);
+            // Every group's chunks, parsed in parallel.
+            let work: Vec<(usize, std::ops::Range<usize>)> = items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, x)| match x {
+                    envelope::Extracted::Records(g) => Some((i, g)),
+                    _ => None,
+                })
+                .flat_map(|(i, g)| {
+                    crate::chunk::split(&g.text, self.opts.chunk_bytes)
+                        .into_iter()
+                        .map(move |r| (i, r))
+                })
+                .collect();
+            let outputs: Vec<ChunkOutput> = self.pool.install(|| {
+                work.par_iter()
+                    .map(|(i, r)| {
+                        let envelope::Extracted::Records(g) = &items[*i] else {
+                            unreachable!("work holds groups only")
+                        };
+                        batch::parse_chunk(&g.text[r.clone()], r.start as u64, plan, schema)
+                    })
+                    .collect()
+            });
+            let mut outputs = work.iter().map(|(i, _)| *i).zip(outputs).peekable();
+            for (i, item) in items.iter().enumerate() {
+                let g = match item {
+                    envelope::Extracted::Refused {
+                        record,
+                        offset,
+                        reason,
+                        raw,
+                    } => {
+                        stats.records += 1;
+                        stats.rejected += 1;
+                        let reason = format!("{reason} (JSON object at byte {offset})");
+                        on_reject(&RejectReport {
+                            input: name,
+                            line: record + 1,
+                            offset: *offset,
+                            reason: &reason,
+                            raw,
+                        });
+                        self.check_rejects(stats, name, record + 1, &reason)?;
+                        continue;
+                    }
+                    envelope::Extracted::Records(g) => g,
+                };
+                while let Some((_, out)) = outputs.next_if(|(j, _)| *j == i) {
+                    stats.records += out.records;
+                    stats.rejected += out.rejects.len() as u64;
+                    stats.header_lines += out.headers;
+                    stats.blank_lines += out.blank;
+                    for r in &out.rejects {
+                        let k = g.record_at(r.offset);
+                        let line = g.first_record + k as u64 + 1;
+                        let reason = format!("{} (JSON object at byte {})", r.reason, g.origins[k]);
+                        on_reject(&RejectReport {
+                            input: name,
+                            line,
+                            offset: g.origins[k],
+                            reason: &reason,
+                            raw: &r.raw,
+                        });
+                        self.check_rejects(stats, name, line, &reason)?;
+                    }
+                    if let Some(b) = out.batch {
+                        let b = with_envelope_columns(b, g, group_idx, stream_idx, offset_idx)?;
+                        tx.send(b)
+                            .map_err(|_| Error::Usage("output closed early".to_string()))?;
+                    }
+                }
+            }
+            offset = block.offset + data.len() as u64;
+            stats.bytes_read += data.len() as u64;
+            on_progress(stats.bytes_read);
+        }
+        stats.control_messages += counts.control_messages;
+        Ok(())
+    }
+
+    fn check_rejects(
+        &self,
+        stats: &Stats,
+        name: &str,
+        line: u64,
+        reason: &str,
+    ) -> Result<(), Error> {
+        match self.opts.max_rejects {
+            Some(limit) if limit.exceeded(stats.rejected, stats.records) => {
+                Err(Error::TooManyRejects {
+                    rejected: stats.rejected,
+                    records: stats.records,
+                    limit: limit.describe(),
+                    input: name.to_string(),
+                    line,
+                    reason: reason.to_string(),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A batch parsed from a group of envelope records, with the group's log group and stream and
+/// each row's offset mapped back to its JSON object in the input.
+fn with_envelope_columns(
+    b: RecordBatch,
+    g: &envelope::Group,
+    group_idx: Option<usize>,
+    stream_idx: Option<usize>,
+    offset_idx: Option<usize>,
+) -> Result<RecordBatch, Error> {
+    use arrow::array::{Array, ArrayRef, Int64Array, StringArray};
+    use std::sync::Arc;
+    let rows = b.num_rows();
+    let mut cols: Vec<ArrayRef> = b.columns().to_vec();
+    let constant = |v: &Option<String>| -> ArrayRef {
+        match v {
+            Some(s) => Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+                s.as_str(),
+                rows,
+            ))),
+            None => Arc::new(StringArray::new_null(rows)),
+        }
+    };
+    if let Some(i) = group_idx {
+        cols[i] = constant(&g.log_group);
+    }
+    if let Some(i) = stream_idx {
+        cols[i] = constant(&g.log_stream);
+    }
+    if let Some(i) = offset_idx
+        && let Some(offsets) = cols[i].as_any().downcast_ref::<Int64Array>()
+    {
+        let mapped: Int64Array = offsets
+            .iter()
+            .map(|o| o.map(|o| g.origins[g.record_at(o as u64)] as i64))
+            .collect();
+        cols[i] = Arc::new(mapped);
+    }
+    RecordBatch::try_new(b.schema(), cols).map_err(|e| Error::Usage(format!("internal: {e}")))
 }

@@ -1,9 +1,17 @@
-//! JSON envelopes around flow log records: a line `{"message":"<record>", …}` (Firehose delivery,
-//! Elastic's test files) holds the record in its `message` member. Envelopes are parsed with
-//! simd-json; only lines that start with `{` are tried, so plain records pay nothing.
+//! JSON envelopes around flow log records.
+//!
+//! * A line `{"message":"<record>", …}` (Firehose delivery, Elastic's test files) holds the record
+//!   in its `message` member: [`unwrap_message`], applied line by line while parsing, so plain
+//!   records pay nothing (only lines that start with `{` are tried).
+//! * Whole JSON inputs — CloudWatch Logs subscription payloads (`messageType`, `logGroup`,
+//!   `logStream`, `logEvents[{id,timestamp,message}]`; `CONTROL_MESSAGE` payloads are skipped) and
+//!   Firehose records written back to back without line feeds (`{"message":"…"}{"message":"…"}`)
+//!   — are cut into top-level objects ([`object_boundary`], [`scan`]) and turned into plain
+//!   record text by [`extract`], which the normal parser then reads.
+//!
+//! Envelopes are parsed with simd-json.
 
 use simd_json::prelude::*;
-
 /// If `line` is a JSON object, its `message` string (the record inside), or why it can't be used.
 /// `None` when the line isn't a JSON envelope at all.
 pub fn unwrap_message(line: &[u8]) -> Option<Result<Vec<u8>, String>> {
@@ -22,6 +30,387 @@ pub fn unwrap_message(line: &[u8]) -> Option<Result<Vec<u8>, String>> {
         Some(m) => Ok(m.as_bytes().to_vec()),
         None => Err("JSON envelope has no string \"message\" member".to_string()),
     })
+}
+
+/// How a JSON input is read: the first object of its sample decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonInput {
+    /// Not a JSON input (plain records, or one `{"message":…}` envelope per line).
+    No,
+    /// CloudWatch Logs subscription payloads, or Firehose records without line feeds between them.
+    Objects,
+}
+
+/// Decides from an input's first bytes whether it is read object by object.
+pub fn classify(sample: &[u8]) -> JsonInput {
+    let Some(start) = sample.iter().position(|b| !b.is_ascii_whitespace()) else {
+        return JsonInput::No;
+    };
+    if sample[start] != b'{' {
+        return JsonInput::No;
+    }
+    let Some(Piece::Object(s, e)) = next_piece(sample, start) else {
+        // The first object doesn't end within the sample: a large payload, not a line.
+        return if memchr::memchr(b'\n', &sample[start..]).is_some() {
+            JsonInput::No
+        } else {
+            JsonInput::Objects
+        };
+    };
+    let mut buf = sample[s..e].to_vec();
+    let Ok(value) = simd_json::to_borrowed_value(&mut buf) else {
+        return JsonInput::No;
+    };
+    if value.get("logEvents").is_some() || value.get("messageType").is_some() {
+        return JsonInput::Objects;
+    }
+    // Another object on the same line: concatenated records.
+    let next = sample[e..]
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t' | b'\r'))
+        .map(|i| sample[e + i]);
+    if next == Some(b'{') {
+        JsonInput::Objects
+    } else {
+        JsonInput::No
+    }
+}
+
+/// A top-level piece of a JSON input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Piece {
+    /// A complete object: `buf[start..end]`.
+    Object(usize, usize),
+    /// Text outside any object (not white space): `buf[start..end]`.
+    Stray(usize, usize),
+}
+
+/// The piece starting at or after `from` (white space skipped); `None` when the rest is blank or
+/// the piece doesn't end within `buf`.
+fn next_piece(buf: &[u8], from: usize) -> Option<Piece> {
+    let start = from + buf[from..].iter().position(|b| !b.is_ascii_whitespace())?;
+    if buf[start] != b'{' {
+        // Stray text runs to the next object or line feed.
+        let end = memchr::memchr2(b'{', b'\n', &buf[start..]).map(|i| start + i)?;
+        return Some(Piece::Stray(start, end));
+    }
+    let mut depth = 0usize;
+    let mut i = start;
+    while i < buf.len() {
+        let k = memchr::memchr3(b'{', b'}', b'"', &buf[i..])?;
+        i += k;
+        match buf[i] {
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(Piece::Object(start, i + 1));
+                }
+            }
+            _ => {
+                // A string: skip to its closing quote, stepping over escapes.
+                i += 1;
+                loop {
+                    let k = memchr::memchr2(b'"', b'\\', buf.get(i..)?)?;
+                    i += k;
+                    if buf[i] == b'\\' {
+                        i += 2;
+                    } else {
+                        break;
+                    }
+                }
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The complete pieces of `buf` and where the unfinished rest starts. With `at_end`, the rest is
+/// the input's last piece and is returned too (as [`Piece::Stray`] when it is not an object).
+pub fn scan(buf: &[u8], at_end: bool) -> (Vec<Piece>, usize) {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < buf.len() {
+        match next_piece(buf, pos) {
+            Some(p) => {
+                pos = match p {
+                    Piece::Object(_, e) | Piece::Stray(_, e) => e,
+                };
+                out.push(p);
+            }
+            None => {
+                if at_end && let Some(s) = buf[pos..].iter().position(|b| !b.is_ascii_whitespace())
+                {
+                    out.push(Piece::Stray(pos + s, buf.len()));
+                }
+                if at_end {
+                    pos = buf.len();
+                }
+                break;
+            }
+        }
+    }
+    (out, pos)
+}
+
+/// Where a block of a JSON input may end: just after its last complete top-level piece.
+pub fn object_boundary(buf: &[u8]) -> Option<usize> {
+    let (pieces, end) = scan(buf, false);
+    (!pieces.is_empty()).then_some(end)
+}
+
+/// Records taken out of JSON envelopes that share a log group and stream, as text the parser
+/// reads: one record per line.
+#[derive(Debug, Default)]
+pub struct Group {
+    /// The records, each followed by a line feed.
+    pub text: Vec<u8>,
+    /// CloudWatch Logs log group, if the records came from a subscription payload.
+    pub log_group: Option<String>,
+    /// CloudWatch Logs log stream.
+    pub log_stream: Option<String>,
+    /// Ordinal (0-based, within the input) of the group's first record.
+    pub first_record: u64,
+    /// Offset in `text` where each record starts.
+    pub line_starts: Vec<u64>,
+    /// For each record, the offset in the input of the JSON object it came from.
+    pub origins: Vec<u64>,
+}
+
+impl Group {
+    /// The index of the record whose text contains byte `at` of [`Group::text`].
+    pub fn record_at(&self, at: u64) -> usize {
+        self.line_starts
+            .partition_point(|&s| s <= at)
+            .saturating_sub(1)
+    }
+}
+
+/// What [`extract`] found, in input order.
+#[derive(Debug)]
+pub enum Extracted {
+    /// Records to parse.
+    Records(Group),
+    /// A record (or a whole object) that can't be used.
+    Refused {
+        /// Ordinal of the record within the input (0-based).
+        record: u64,
+        /// Offset in the input of the JSON object.
+        offset: u64,
+        /// Why.
+        reason: String,
+        /// The offending text (cut to 1 KiB).
+        raw: Vec<u8>,
+    },
+}
+
+/// Counts [`extract`] keeps besides the records.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ExtractCounts {
+    /// Records (log events, Firehose messages, unusable objects) seen.
+    pub records: u64,
+    /// CloudWatch `CONTROL_MESSAGE` payloads skipped.
+    pub control_messages: u64,
+}
+
+fn cut(raw: &[u8]) -> Vec<u8> {
+    raw[..raw.len().min(1024)].to_vec()
+}
+
+/// Takes the records out of the JSON objects of `block` (an input's bytes from offset `base`,
+/// cut by [`object_boundary`]): CloudWatch Logs subscription payloads and Firehose `message`
+/// objects. Neighbouring records with the same log group and stream share a [`Group`] of at most
+/// about `group_bytes`. Record ordinals continue from `counts.records`.
+pub fn extract(
+    block: &[u8],
+    base: u64,
+    group_bytes: usize,
+    counts: &mut ExtractCounts,
+) -> Vec<Extracted> {
+    let mut out: Vec<Extracted> = Vec::new();
+    let mut current: Option<Group> = None;
+    fn flush(current: &mut Option<Group>, out: &mut Vec<Extracted>) {
+        if let Some(g) = current.take()
+            && !g.line_starts.is_empty()
+        {
+            out.push(Extracted::Records(g));
+        }
+    }
+    let refuse = |current: &mut Option<Group>,
+                  out: &mut Vec<Extracted>,
+                  counts: &mut ExtractCounts,
+                  offset: u64,
+                  reason: String,
+                  raw: &[u8]| {
+        flush(current, out);
+        out.push(Extracted::Refused {
+            record: counts.records,
+            offset,
+            reason,
+            raw: cut(raw),
+        });
+        counts.records += 1;
+    };
+    let push = |current: &mut Option<Group>,
+                out: &mut Vec<Extracted>,
+                counts: &mut ExtractCounts,
+                group: Option<&str>,
+                stream: Option<&str>,
+                offset: u64,
+                message: &str| {
+        let same = current.as_ref().is_some_and(|g| {
+            g.log_group.as_deref() == group
+                && g.log_stream.as_deref() == stream
+                && g.text.len() < group_bytes
+        });
+        if !same {
+            flush(current, out);
+            *current = Some(Group {
+                log_group: group.map(str::to_string),
+                log_stream: stream.map(str::to_string),
+                first_record: counts.records,
+                ..Group::default()
+            });
+        }
+        let g = current.as_mut().expect("set above");
+        g.line_starts.push(g.text.len() as u64);
+        g.origins.push(offset);
+        // A record never holds a line feed; one inside a message must not split it in two.
+        g.text.extend(
+            message
+                .bytes()
+                .map(|b| if b == b'\n' || b == b'\r' { b' ' } else { b }),
+        );
+        g.text.push(b'\n');
+        counts.records += 1;
+    };
+    let (pieces, _) = scan(block, true);
+    let mut buf = Vec::new();
+    for piece in pieces {
+        let (s, e) = match piece {
+            Piece::Object(s, e) => (s, e),
+            Piece::Stray(s, e) => {
+                let complete = e < block.len() || block[s] != b'{';
+                let reason = if complete {
+                    "text outside any JSON object".to_string()
+                } else {
+                    format!("truncated JSON object ({} bytes, never closed)", e - s)
+                };
+                refuse(
+                    &mut current,
+                    &mut out,
+                    counts,
+                    base + s as u64,
+                    reason,
+                    &block[s..e],
+                );
+                continue;
+            }
+        };
+        let offset = base + s as u64;
+        let raw = &block[s..e];
+        buf.clear();
+        buf.extend_from_slice(raw);
+        let value = match simd_json::to_borrowed_value(&mut buf) {
+            Ok(v) => v,
+            Err(err) => {
+                refuse(
+                    &mut current,
+                    &mut out,
+                    counts,
+                    offset,
+                    format!("malformed JSON envelope: {err}"),
+                    raw,
+                );
+                continue;
+            }
+        };
+        if let Some(events) = value.get("logEvents") {
+            let kind = value.get("messageType").and_then(|m| m.as_str());
+            if kind == Some("CONTROL_MESSAGE") {
+                counts.control_messages += 1;
+                continue;
+            }
+            let (Some(events), None | Some("DATA_MESSAGE")) = (events.as_array(), kind) else {
+                let why = if events.as_array().is_none() {
+                    "logEvents is not an array".to_string()
+                } else {
+                    format!("unknown CloudWatch messageType {:?}", kind.unwrap_or(""))
+                };
+                refuse(
+                    &mut current,
+                    &mut out,
+                    counts,
+                    offset,
+                    format!("CloudWatch Logs payload: {why}"),
+                    raw,
+                );
+                continue;
+            };
+            let group = value.get("logGroup").and_then(|v| v.as_str());
+            let stream = value.get("logStream").and_then(|v| v.as_str());
+            for (i, ev) in events.iter().enumerate() {
+                match ev.get("message").and_then(|m| m.as_str()) {
+                    Some(m) if !m.trim().is_empty() => {
+                        push(&mut current, &mut out, counts, group, stream, offset, m)
+                    }
+                    other => {
+                        let why = if other.is_some() {
+                            "an empty message"
+                        } else {
+                            "no string message"
+                        };
+                        let id = ev.get("id").and_then(|v| v.as_str()).unwrap_or("?");
+                        refuse(
+                            &mut current,
+                            &mut out,
+                            counts,
+                            offset,
+                            format!("CloudWatch log event {i} (id {id}) has {why}"),
+                            ev.encode().as_bytes(),
+                        );
+                    }
+                }
+            }
+            continue;
+        }
+        if value.get("messageType").is_some() {
+            refuse(
+                &mut current,
+                &mut out,
+                counts,
+                offset,
+                "CloudWatch Logs payload without logEvents".to_string(),
+                raw,
+            );
+            continue;
+        }
+        match value.get("message").and_then(|m| m.as_str()) {
+            Some(m) if !m.trim().is_empty() => {
+                push(&mut current, &mut out, counts, None, None, offset, m)
+            }
+            Some(_) => refuse(
+                &mut current,
+                &mut out,
+                counts,
+                offset,
+                "JSON envelope with an empty message".to_string(),
+                raw,
+            ),
+            None => refuse(
+                &mut current,
+                &mut out,
+                counts,
+                offset,
+                "JSON object with neither logEvents (CloudWatch Logs) nor a string message (Firehose)"
+                    .to_string(),
+                raw,
+            ),
+        }
+    }
+    flush(&mut current, &mut out);
+    out
 }
 
 #[cfg(test)]
@@ -52,5 +441,99 @@ mod tests {
                 .unwrap_err()
                 .contains("malformed")
         );
+    }
+
+    fn records(out: &[Extracted]) -> Vec<(Option<String>, String)> {
+        let mut v = Vec::new();
+        for x in out {
+            if let Extracted::Records(g) = x {
+                for line in String::from_utf8(g.text.clone()).unwrap().lines() {
+                    v.push((g.log_group.clone(), line.to_string()));
+                }
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn cloudwatch_payloads_and_concatenated_firehose_records() {
+        let cw = br#"{"messageType":"DATA_MESSAGE","owner":"123","logGroup":"g1","logStream":"eni-1-all","subscriptionFilters":["f"],"logEvents":[{"id":"1","timestamp":1,"message":"a b"},{"id":"2","timestamp":2,"message":"c\nd"}]}"#;
+        let ctl = br#"{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"","subscriptionFilters":[],"logEvents":[{"id":"","timestamp":1,"message":"CWL CONTROL MESSAGE: Checking health of destination Firehose."}]}"#;
+        let mut input = Vec::new();
+        input.extend_from_slice(cw);
+        input.extend_from_slice(ctl);
+        input.extend_from_slice(b"{\"message\":\"e f\"}{\"message\":\"g }{ \\\" h\"}\n");
+        assert_eq!(classify(&input), JsonInput::Objects);
+        let mut counts = ExtractCounts::default();
+        let out = extract(&input, 100, 1 << 20, &mut counts);
+        assert_eq!(
+            records(&out),
+            vec![
+                (Some("g1".into()), "a b".into()),
+                (Some("g1".into()), "c d".into()),
+                (None, "e f".into()),
+                (None, "g }{ \" h".into()),
+            ]
+        );
+        assert_eq!(counts.records, 4);
+        assert_eq!(counts.control_messages, 1);
+        let Extracted::Records(g) = &out[1] else {
+            panic!("{out:?}")
+        };
+        assert_eq!(g.first_record, 2);
+        let second = 100 + (cw.len() + ctl.len()) as u64 + 17;
+        assert_eq!(g.origins, vec![second - 17, second]);
+        assert_eq!(g.record_at(0), 0);
+        assert_eq!(g.record_at(4), 1);
+    }
+
+    #[test]
+    fn one_envelope_per_line_stays_line_by_line() {
+        assert_eq!(
+            classify(b"{\"message\":\"a\"}\n{\"message\":\"b\"}\n"),
+            JsonInput::No
+        );
+        assert_eq!(classify(b"2 123 eni-1 1.2.3.4"), JsonInput::No);
+        assert_eq!(classify(b"  {\"logEvents\":[]}"), JsonInput::Objects);
+    }
+
+    #[test]
+    fn boundaries_never_cut_an_object() {
+        let input = br#"{"message":"a {"} {"message":"b"}{"mess"#;
+        let end = object_boundary(input).unwrap();
+        assert_eq!(&input[..end], br#"{"message":"a {"} {"message":"b"}"#);
+        assert_eq!(object_boundary(br#"{"message":"a"#), None);
+        // Escaped quotes and backslashes inside strings.
+        let tricky = br#"{"message":"x\\"}{"message":"\"}"}"#;
+        assert_eq!(object_boundary(tricky), Some(tricky.len()));
+    }
+
+    #[test]
+    fn bad_objects_are_refused_with_their_offset() {
+        let input = b"{\"message\":\"a b\"}\nnot json\n{\"logEvents\":5}{\"other\":1}{\"message\":\"\"}{\"message\":\"c";
+        let mut counts = ExtractCounts::default();
+        let out = extract(input, 0, 1 << 20, &mut counts);
+        let refused: Vec<(u64, u64, String)> = out
+            .iter()
+            .filter_map(|x| match x {
+                Extracted::Refused {
+                    record,
+                    offset,
+                    reason,
+                    ..
+                } => Some((*record, *offset, reason.clone())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(refused.len(), 5, "{refused:?}");
+        assert_eq!(refused[0].0, 1);
+        assert_eq!(refused[0].1, 18);
+        assert!(refused[0].2.contains("outside"));
+        assert!(refused[1].2.contains("logEvents is not an array"));
+        assert!(refused[2].2.contains("neither"));
+        assert!(refused[3].2.contains("empty"));
+        assert!(refused[4].2.contains("truncated"), "{}", refused[4].2);
+        assert_eq!(counts.records, 6);
+        assert_eq!(records(&out).len(), 1);
     }
 }

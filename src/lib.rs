@@ -1,6 +1,7 @@
 //! vpcflow turns AWS VPC and Transit Gateway flow logs into Arrow record batches, Parquet and NDJSON.
 //!
-//! The pipeline: [`source`] reads inputs as line-aligned blocks (memory-mapped files, gzip, stdin);
+//! The pipeline: [`source`] reads inputs as line-aligned blocks (memory-mapped files, gzip, stdin,
+//! [`s3`] objects; [`envelope`] takes records out of CloudWatch Logs and Firehose JSON);
 //! [`layout`] learns each input's fields (header line, `--fields`, or AWS's standard layouts);
 //! [`chunk`] splits blocks into line-aligned chunks; [`batch`] parses a chunk into a
 //! `RecordBatch` ([`parse`] does the per-token work); [`decode`] runs chunks in parallel with
@@ -22,6 +23,7 @@ pub mod parquet_in;
 pub mod parse;
 pub mod query;
 pub mod report;
+pub mod s3;
 pub mod sink;
 pub mod source;
 

@@ -74,11 +74,16 @@ struct SelectArgs {
     /// Leave out files matching this glob (same matching as --include). Repeatable.
     #[arg(long)]
     exclude: Vec<String>,
+    /// S3-compatible endpoint for s3:// inputs (default: AWS_ENDPOINT_URL, else AWS's own).
+    #[arg(long, value_name = "URL")]
+    endpoint_url: Option<String>,
 }
 
 impl SelectArgs {
     fn select(&self) -> Result<source::Select> {
-        Ok(source::Select::new(&self.include, &self.exclude)?)
+        let mut s = source::Select::new(&self.include, &self.exclude)?;
+        s.endpoint_url = self.endpoint_url.clone();
+        Ok(s)
     }
 }
 
@@ -485,6 +490,7 @@ fn stats_json(stats: &Stats, seconds: f64) -> serde_json::Value {
         "bytes_read": stats.bytes_read,
         "header_lines": stats.header_lines,
         "blank_lines": stats.blank_lines,
+        "control_messages": stats.control_messages,
         "seconds": (seconds * 1000.0).round() / 1000.0,
     })
 }
@@ -525,6 +531,7 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
         .filter_map(|i| match i {
             source::Input::Path(p) => std::fs::metadata(p).ok().map(|m| m.len()),
             source::Input::Stdin => None,
+            source::Input::S3(o) => Some(o.size),
         })
         .sum();
     let opts = Options {

@@ -39,6 +39,36 @@ pub fn is_sep(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
 
+/// The record after the ISO 8601 timestamp CloudWatch Logs writes before each record in its
+/// exports to S3 (`2026-11-25T20:00:00.000Z 2 123456789012 eni-…`); `None` when the line doesn't
+/// start with such a timestamp.
+pub fn strip_export_timestamp(line: &[u8]) -> Option<&[u8]> {
+    let end = line.iter().position(|&b| is_sep(b)).unwrap_or(line.len());
+    let ts = &line[..end];
+    let date_ok = ts.len() >= 11
+        && ts[..4].iter().all(u8::is_ascii_digit)
+        && ts[4] == b'-'
+        && ts[5..7].iter().all(u8::is_ascii_digit)
+        && ts[7] == b'-'
+        && ts[8..10].iter().all(u8::is_ascii_digit)
+        && ts[10] == b'T'
+        && ts[11..]
+            .iter()
+            .all(|b| b.is_ascii_digit() || matches!(b, b':' | b'.' | b'+' | b'-' | b'Z'));
+    if !date_ok {
+        return None;
+    }
+    let mut rest = &line[end..];
+    while let [first, r @ ..] = rest {
+        if is_sep(*first) {
+            rest = r;
+        } else {
+            break;
+        }
+    }
+    Some(rest)
+}
+
 /// Strips a trailing `\r` (CRLF line ends) and surrounding spaces/tabs.
 #[inline]
 pub fn trim_line(mut line: &[u8]) -> &[u8] {
@@ -191,6 +221,21 @@ pub fn is_ip(tok: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn export_timestamps() {
+        assert_eq!(
+            strip_export_timestamp(b"2026-11-25T20:00:00.000Z 2 123 eni-1"),
+            Some(&b"2 123 eni-1"[..])
+        );
+        assert_eq!(
+            strip_export_timestamp(b"2026-11-25T20:00:00+01:00\t2"),
+            Some(&b"2"[..])
+        );
+        assert_eq!(strip_export_timestamp(b"2 123 eni-1"), None);
+        assert_eq!(strip_export_timestamp(b"2026-11-25 2 123"), None);
+        assert_eq!(strip_export_timestamp(b"2026-11-25Tx 2"), None);
+    }
     use proptest::prelude::*;
 
     fn tokens(line: &str) -> Vec<&str> {

@@ -19,6 +19,8 @@ pub enum Input {
     Path(PathBuf),
     /// Standard input (`-`).
     Stdin,
+    /// An S3 object (`s3://bucket/key`).
+    S3(crate::s3::S3Object),
 }
 
 impl Input {
@@ -27,6 +29,7 @@ impl Input {
         match self {
             Input::Path(p) => p.display().to_string(),
             Input::Stdin => "<stdin>".to_string(),
+            Input::S3(o) => o.url.clone(),
         }
     }
 }
@@ -39,6 +42,8 @@ impl Input {
 pub struct Select {
     include: Vec<(globset::GlobMatcher, bool)>,
     exclude: Vec<(globset::GlobMatcher, bool)>,
+    /// S3-compatible endpoint for `s3://` inputs (`--endpoint-url`).
+    pub endpoint_url: Option<String>,
 }
 
 fn glob(pattern: &str) -> Result<globset::GlobMatcher, Error> {
@@ -58,6 +63,7 @@ impl Select {
         Ok(Select {
             include: compile(include)?,
             exclude: compile(exclude)?,
+            endpoint_url: None,
         })
     }
 
@@ -89,6 +95,14 @@ pub fn expand_selected(args: &[String], select: &Select) -> Result<Vec<Input>, E
     for a in args {
         if a == "-" {
             out.push(Input::Stdin);
+            continue;
+        }
+        if a.starts_with("s3://") {
+            out.extend(
+                crate::s3::expand(a, select, select.endpoint_url.as_deref())?
+                    .into_iter()
+                    .map(Input::S3),
+            );
             continue;
         }
         let p = PathBuf::from(a);
@@ -192,6 +206,25 @@ impl Block {
     }
 }
 
+/// Where a block may end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Boundary {
+    /// After a line feed.
+    Line,
+    /// After a complete top-level JSON object ([`crate::envelope::object_boundary`]).
+    JsonObject,
+}
+
+impl Boundary {
+    /// The length of the longest prefix of `buf` that ends on a boundary, if any.
+    fn find(self, buf: &[u8]) -> Option<usize> {
+        match self {
+            Boundary::Line => memchr::memrchr(b'\n', buf).map(|i| i + 1),
+            Boundary::JsonObject => crate::envelope::object_boundary(buf),
+        }
+    }
+}
+
 /// Produces an input's blocks in order.
 pub enum Blocks {
     /// A plain file, mapped a window at a time.
@@ -204,6 +237,8 @@ pub enum Blocks {
         pos: u64,
         /// Target window size.
         window: usize,
+        /// Where blocks end.
+        boundary: Boundary,
     },
     /// A stream (gzip, standard input).
     Stream(StreamBlocks),
@@ -211,8 +246,13 @@ pub enum Blocks {
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
-/// Opens an input for block reading. `prefix` is data already taken from standard input.
+/// Opens an input for block reading, blocks ending at line feeds.
 pub fn open(input: &Input, window: usize) -> io::Result<Blocks> {
+    open_with(input, window, Boundary::Line)
+}
+
+/// Opens an input for block reading, blocks ending at `boundary`.
+pub fn open_with(input: &Input, window: usize, boundary: Boundary) -> io::Result<Blocks> {
     match input {
         Input::Stdin => {
             let mut r = BufReader::with_capacity(1 << 20, io::stdin());
@@ -222,7 +262,17 @@ pub fn open(input: &Input, window: usize) -> io::Result<Blocks> {
             } else {
                 Box::new(r)
             };
-            Ok(Blocks::Stream(StreamBlocks::new(reader, window)))
+            Ok(Blocks::Stream(StreamBlocks::new(reader, window, boundary)))
+        }
+        Input::S3(o) => {
+            let mut r = BufReader::with_capacity(1 << 20, crate::s3::reader(o)?);
+            let gz = r.fill_buf()?.starts_with(&GZIP_MAGIC);
+            let reader: Box<dyn Read + Send> = if gz {
+                Box::new(flate2::bufread::MultiGzDecoder::new(r))
+            } else {
+                Box::new(r)
+            };
+            Ok(Blocks::Stream(StreamBlocks::new(reader, window, boundary)))
         }
         Input::Path(p) => {
             let mut file = File::open(p)?;
@@ -234,6 +284,7 @@ pub fn open(input: &Input, window: usize) -> io::Result<Blocks> {
                 return Ok(Blocks::Stream(StreamBlocks::new(
                     Box::new(flate2::bufread::MultiGzDecoder::new(r)),
                     window,
+                    boundary,
                 )));
             }
             let len = file.metadata()?.len();
@@ -242,6 +293,7 @@ pub fn open(input: &Input, window: usize) -> io::Result<Blocks> {
                 len,
                 pos: 0,
                 window,
+                boundary,
             })
         }
     }
@@ -270,6 +322,7 @@ impl Blocks {
                 len,
                 pos,
                 window,
+                boundary,
             } => {
                 if *pos >= *len {
                     return Ok(None);
@@ -287,7 +340,7 @@ impl Blocks {
                     let used = if at_end {
                         Some(map_len)
                     } else {
-                        memchr::memrchr(b'\n', &map).map(|i| i + 1)
+                        boundary.find(&map)
                     };
                     if let Some(used) = used {
                         let block = Block {
@@ -300,6 +353,23 @@ impl Blocks {
                     }
                     // A line longer than the window: map more.
                     want = want.saturating_mul(2);
+                }
+            }
+        }
+    }
+
+    /// Reads the rest of the input with `boundary`. Only streams whose first block was read
+    /// can be switched: that block is put back and read again.
+    pub fn switch(&mut self, boundary: Boundary, first: Option<Block>) {
+        match self {
+            Blocks::Mapped { boundary: b, .. } => *b = boundary,
+            Blocks::Stream(s) => {
+                s.boundary = boundary;
+                if let Some(first) = first {
+                    let mut data = first.bytes().to_vec();
+                    data.extend_from_slice(&s.carry);
+                    s.carry = data;
+                    s.offset = first.offset;
                 }
             }
         }
@@ -323,16 +393,18 @@ pub struct StreamBlocks {
     window: usize,
     offset: u64,
     eof: bool,
+    boundary: Boundary,
 }
 
 impl StreamBlocks {
-    fn new(reader: Box<dyn Read + Send>, window: usize) -> Self {
+    fn new(reader: Box<dyn Read + Send>, window: usize, boundary: Boundary) -> Self {
         StreamBlocks {
             reader,
             carry: Vec::new(),
             window: window.max(1),
             offset: 0,
             eof: false,
+            boundary,
         }
     }
 
@@ -363,7 +435,7 @@ impl StreamBlocks {
             let used = if self.eof {
                 Some(buf.len())
             } else {
-                memchr::memrchr(b'\n', &buf).map(|i| i + 1)
+                self.boundary.find(&buf)
             };
             match used {
                 Some(used) => {

@@ -298,7 +298,7 @@ pub fn classify(args: &[String], select: &source::Select) -> Result<Inputs, Quer
                     raw.push(i);
                 }
             }
-            Input::Stdin => raw.push(i),
+            Input::Stdin | Input::S3(_) => raw.push(i),
         }
     }
     match (parquet.is_empty(), raw.is_empty()) {

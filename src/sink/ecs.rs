@@ -173,6 +173,8 @@ impl DocOut for NumberedFiles {
 /// Columns that become ECS fields outside `aws.vpcflow`, are renamed or reshaped inside it, or
 /// are internal (the generic `aws.vpcflow.<column>` rule doesn't apply to them).
 pub const MAPPED: &[&str] = &[
+    crate::decode::LOG_GROUP_COLUMN,
+    crate::decode::LOG_STREAM_COLUMN,
     "srcaddr",
     "dstaddr",
     "srcport",
@@ -294,6 +296,8 @@ struct Mapped<'a> {
     container_instance_id: Option<Col<'a>>,
     service_name: Option<Col<'a>>,
     original: Option<Col<'a>>,
+    log_group: Option<Col<'a>>,
+    log_stream: Option<Col<'a>>,
     input: Option<Col<'a>>,
     offset: Option<Col<'a>>,
     /// No text column of the batch holds a byte JSON must escape.
@@ -333,6 +337,8 @@ impl<'a> Mapped<'a> {
             container_instance_id: g("ecs_container_instance_id"),
             service_name: g("ecs_service_name"),
             original: g(ORIGINAL_COLUMN),
+            log_group: g(crate::decode::LOG_GROUP_COLUMN),
+            log_stream: g(crate::decode::LOG_STREAM_COLUMN),
             input: g(INPUT_COLUMN),
             offset: g(OFFSET_COLUMN),
             clean: cols.clean(),
@@ -546,6 +552,15 @@ impl<'g, W: DocOut> EcsWriter<'g, W> {
                 sub.close();
             }
             v.close();
+            // Where a CloudWatch Logs subscription delivered the record, as Elastic's
+            // aws-cloudwatch input names it.
+            let (group, stream) = (get_s(m.log_group), get_s(m.log_stream));
+            if group.is_some() || stream.is_some() {
+                let mut cw = aws.child("cloudwatch");
+                cw.opt_str("log_group", group);
+                cw.opt_str("log_stream", stream);
+                cw.close();
+            }
             aws.close();
         }
 

@@ -1,0 +1,428 @@
+//! `s3://bucket/prefix` inputs, read through the `object_store` crate's S3 client.
+//!
+//! Credentials follow the usual AWS chain: `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`
+//! (+ `AWS_SESSION_TOKEN`) from the environment; else static keys of the shared credentials and
+//! config files (`AWS_PROFILE`, default `default`; `AWS_SHARED_CREDENTIALS_FILE`,
+//! `AWS_CONFIG_FILE`); else web identity, ECS container credentials or the EC2 instance role,
+//! which object_store asks for itself. `--endpoint-url` or `AWS_ENDPOINT_URL` points at an
+//! S3-compatible store (path-style requests; plain `http://` allowed for it).
+//!
+//! A URL names one object, a prefix (every object below it, in key order) or a glob
+//! (`s3://b/AWSLogs/*/vpcflowlogs/**/*.log.gz`); `--include`/`--exclude` apply to keys below the
+//! prefix as they do to files below a directory. Objects are streamed: a GET's body goes through a
+//! small bounded channel into the same block reader as a local gzip file, so memory stays flat.
+
+use std::collections::HashMap;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use futures::StreamExt;
+use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt};
+
+use crate::error::Error;
+use crate::source::Select;
+
+/// One S3 object to read.
+#[derive(Clone)]
+pub struct S3Object {
+    /// `s3://bucket/key`.
+    pub url: String,
+    /// The bucket.
+    pub bucket: String,
+    /// The key.
+    pub key: String,
+    /// Size in bytes, as listed.
+    pub size: u64,
+    store: Arc<AmazonS3>,
+}
+
+impl std::fmt::Debug for S3Object {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.url)
+    }
+}
+
+impl PartialEq for S3Object {
+    fn eq(&self, other: &Self) -> bool {
+        self.url == other.url
+    }
+}
+
+impl Eq for S3Object {}
+
+/// The runtime S3 requests run on (apart from DataFusion's and from the parser's threads).
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("vpcflow-s3")
+            .enable_all()
+            .build()
+            .expect("start the S3 runtime")
+    })
+}
+
+/// Runs a future to completion on the S3 runtime, from any thread that is not itself one of the
+/// runtime's.
+fn block_on<F: std::future::Future + Send + 'static>(f: F) -> F::Output
+where
+    F::Output: Send + 'static,
+{
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    runtime().spawn(async move {
+        let _ = tx.send(f.await);
+    });
+    rx.recv().expect("the S3 runtime dropped a request")
+}
+
+/// Splits `s3://bucket/key` into bucket and key.
+pub fn parse_url(url: &str) -> Result<(String, String), Error> {
+    let rest = url
+        .strip_prefix("s3://")
+        .ok_or_else(|| Error::Usage(format!("{url}: not an s3:// URL")))?;
+    let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        return Err(Error::Usage(format!("{url}: no bucket name")));
+    }
+    Ok((bucket.to_string(), key.to_string()))
+}
+
+/// `key = value` pairs of one `[section]` of an INI-style AWS file.
+fn ini_section(text: &str, wanted: &[String]) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    let mut inside = false;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            inside = wanted.iter().any(|w| w == name.trim());
+            continue;
+        }
+        if inside && let Some((k, v)) = line.split_once('=') {
+            out.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+        }
+    }
+    out
+}
+
+fn home_file(var: &str, rel: &str) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(var) {
+        return Some(PathBuf::from(p));
+    }
+    std::env::var_os("HOME").map(|h| Path::new(&h).join(rel))
+}
+
+/// Static keys and region of the shared credentials/config files' profile, if any.
+fn profile_settings() -> HashMap<String, String> {
+    let profile = std::env::var("AWS_PROFILE")
+        .or_else(|_| std::env::var("AWS_DEFAULT_PROFILE"))
+        .unwrap_or_else(|_| "default".to_string());
+    let mut out = HashMap::new();
+    if let Some(p) = home_file("AWS_CONFIG_FILE", ".aws/config")
+        && let Ok(text) = std::fs::read_to_string(p)
+    {
+        out.extend(ini_section(
+            &text,
+            &[format!("profile {profile}"), profile.clone()],
+        ));
+    }
+    if let Some(p) = home_file("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials")
+        && let Ok(text) = std::fs::read_to_string(p)
+    {
+        out.extend(ini_section(&text, std::slice::from_ref(&profile)));
+    }
+    out
+}
+
+/// The S3 client for a bucket (one per bucket and endpoint, shared).
+fn store(bucket: &str, endpoint: Option<&str>) -> Result<Arc<AmazonS3>, Error> {
+    type Stores = HashMap<(String, Option<String>), Arc<AmazonS3>>;
+    static STORES: OnceLock<Mutex<Stores>> = OnceLock::new();
+    let key = (bucket.to_string(), endpoint.map(str::to_string));
+    let mut stores = STORES
+        .get_or_init(Default::default)
+        .lock()
+        .expect("store cache");
+    if let Some(s) = stores.get(&key) {
+        return Ok(s.clone());
+    }
+    let mut b = AmazonS3Builder::from_env().with_bucket_name(bucket);
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let profile = profile_settings();
+    if env("AWS_ACCESS_KEY_ID").is_none()
+        && let (Some(id), Some(secret)) = (
+            profile.get("aws_access_key_id"),
+            profile.get("aws_secret_access_key"),
+        )
+    {
+        b = b.with_access_key_id(id).with_secret_access_key(secret);
+        if let Some(t) = profile.get("aws_session_token") {
+            b = b.with_token(t);
+        }
+    }
+    let region = env("AWS_REGION")
+        .or_else(|| env("AWS_DEFAULT_REGION"))
+        .or_else(|| profile.get("region").cloned())
+        .unwrap_or_else(|| "us-east-1".to_string());
+    b = b.with_region(region);
+    let endpoint = endpoint
+        .map(str::to_string)
+        .or_else(|| env("AWS_ENDPOINT_URL_S3"))
+        .or_else(|| env("AWS_ENDPOINT_URL"))
+        .or_else(|| profile.get("endpoint_url").cloned());
+    if let Some(e) = endpoint {
+        b = b.with_allow_http(e.starts_with("http://")).with_endpoint(e);
+    }
+    let s = Arc::new(
+        b.build()
+            .map_err(|e| Error::Usage(format!("s3://{bucket}: {e}")))?,
+    );
+    stores.insert(key, s.clone());
+    Ok(s)
+}
+
+fn is_glob(s: &str) -> bool {
+    s.contains(['*', '?', '['])
+}
+
+/// The objects an `s3://` argument names, in key order: the object itself if the key names one,
+/// else every object below the key as a prefix (a glob's literal leading segments), kept by the
+/// glob and `select`.
+pub fn expand(url: &str, select: &Select, endpoint: Option<&str>) -> Result<Vec<S3Object>, Error> {
+    let (bucket, key) = parse_url(url)?;
+    let store = store(&bucket, endpoint)?;
+    let fail = |what: &str, e: object_store::Error| Error::Usage(format!("{url}: {what}: {e}"));
+    // The literal leading segments, then the pattern for the rest.
+    let (prefix, pattern) = if is_glob(&key) {
+        let segs: Vec<&str> = key.split('/').collect();
+        let lit = segs.iter().take_while(|s| !is_glob(s)).count();
+        let pattern = globset::GlobBuilder::new(&segs[lit..].join("/"))
+            .literal_separator(true)
+            .build()
+            .map_err(|e| Error::Usage(format!("bad glob {url:?}: {e}")))?
+            .compile_matcher();
+        (segs[..lit].join("/"), Some(pattern))
+    } else {
+        (key.trim_end_matches('/').to_string(), None)
+    };
+    let mk = |key: String, size: u64| S3Object {
+        url: format!("s3://{bucket}/{key}"),
+        bucket: bucket.clone(),
+        key,
+        size,
+        store: store.clone(),
+    };
+    if pattern.is_none() && !key.is_empty() && !key.ends_with('/') {
+        // One object?
+        let (s, p) = (store.clone(), ObjectPath::from(key.as_str()));
+        match block_on(async move { s.head(&p).await }) {
+            Ok(meta) => return Ok(vec![mk(key.clone(), meta.size)]),
+            Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(fail("reading the object's metadata", e)),
+        }
+    }
+    let (s, p) = (store.clone(), ObjectPath::from(prefix.as_str()));
+    let listed: Vec<object_store::ObjectMeta> = block_on(async move {
+        let prefix = (!p.as_ref().is_empty()).then_some(p);
+        s.list(prefix.as_ref())
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .map_err(|e| fail("listing", e))?;
+    let mut out = Vec::new();
+    for meta in listed {
+        let k = meta.location.to_string();
+        let rel = k
+            .strip_prefix(prefix.as_str())
+            .unwrap_or(&k)
+            .trim_start_matches('/');
+        let rel_path = Path::new(rel);
+        if rel.is_empty() || rel.ends_with('/') {
+            continue;
+        }
+        if pattern.as_ref().is_some_and(|g| !g.is_match(rel_path)) || !select.keeps(rel_path) {
+            continue;
+        }
+        out.push(mk(k, meta.size));
+    }
+    out.sort_by(|a, b| a.key.cmp(&b.key));
+    if out.is_empty() {
+        return Err(Error::Usage(format!("no objects match {url}")));
+    }
+    Ok(out)
+}
+
+/// Streams an object's bytes.
+pub fn reader(obj: &S3Object) -> io::Result<Box<dyn Read + Send>> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<bytes::Bytes>>(8);
+    let store = obj.store.clone();
+    let path = ObjectPath::from(obj.key.as_str());
+    runtime().spawn(async move {
+        match store.get(&path).await {
+            Ok(r) => {
+                let mut body = r.into_stream();
+                while let Some(chunk) = body.next().await {
+                    let stop = chunk.is_err();
+                    if tx.send(chunk.map_err(io::Error::other)).await.is_err() || stop {
+                        break;
+                    }
+                }
+            }
+            Err(e) => {
+                let _ = tx.send(Err(io::Error::other(e))).await;
+            }
+        }
+    });
+    Ok(Box::new(ChannelReader {
+        rx,
+        current: bytes::Bytes::new(),
+        read: 0,
+        expected: obj.size,
+    }))
+}
+
+/// A blocking reader over the chunks an async GET hands over.
+struct ChannelReader {
+    rx: tokio::sync::mpsc::Receiver<io::Result<bytes::Bytes>>,
+    current: bytes::Bytes,
+    read: u64,
+    expected: u64,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(Ok(b)) => self.current = b,
+                Some(Err(e)) => return Err(e),
+                None if self.read < self.expected => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!(
+                            "the object ended after {} of its {} bytes",
+                            self.read, self.expected
+                        ),
+                    ));
+                }
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current[..n]);
+        self.current = self.current.slice(n..);
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+/// The first bytes of each object (decompressed if gzip, cut after the last whole line), for
+/// layout detection: ranged GETs, several at a time.
+pub fn samples(objs: &[&S3Object], limit: usize) -> Vec<io::Result<Vec<u8>>> {
+    if objs.is_empty() {
+        return Vec::new();
+    }
+    // Compressed flow logs shrink about tenfold: a quarter of the limit is plenty either way.
+    let want = (limit as u64 / 4).max(4096);
+    let gets: Vec<_> = objs
+        .iter()
+        .map(|o| {
+            let store = o.store.clone();
+            let path = ObjectPath::from(o.key.as_str());
+            let n = o.size.min(want);
+            let whole = n == o.size;
+            async move {
+                if n == 0 {
+                    return Ok((bytes::Bytes::new(), true));
+                }
+                store.get_range(&path, 0..n).await.map(|b| (b, whole))
+            }
+        })
+        .collect();
+    let fetched: Vec<Result<(bytes::Bytes, bool), object_store::Error>> = block_on(async move {
+        futures::stream::iter(gets)
+            .buffered(16)
+            .collect::<Vec<_>>()
+            .await
+    });
+    fetched
+        .into_iter()
+        .map(|r| {
+            let (b, whole) = r.map_err(io::Error::other)?;
+            let (mut data, complete) = if b.starts_with(&[0x1f, 0x8b]) {
+                // As much as the compressed prefix gives (its end is cut mid-stream).
+                let mut d = flate2::read::MultiGzDecoder::new(&b[..]);
+                let mut out = vec![0u8; limit];
+                let mut n = 0;
+                while n < out.len() {
+                    match d.read(&mut out[n..]) {
+                        Ok(0) | Err(_) => break,
+                        Ok(k) => n += k,
+                    }
+                }
+                out.truncate(n);
+                (out, false)
+            } else {
+                (b.to_vec(), whole)
+            };
+            if data.starts_with(b"PAR1") {
+                return Ok(data);
+            }
+            if !complete && let Some(i) = memchr::memrchr(b'\n', &data) {
+                data.truncate(i + 1);
+            }
+            Ok(data)
+        })
+        .collect()
+}
+
+/// Copies an object into a new temporary file (for Parquet, which is read by random access);
+/// the file is removed when the returned guard is dropped.
+pub fn download(obj: &S3Object) -> io::Result<TempFile> {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!(".vpcflow-s3-{}-{n}.parquet", std::process::id()));
+    let guard = TempFile(path.clone());
+    let mut f = std::fs::File::create(&path)?;
+    io::copy(&mut reader(obj)?, &mut f)?;
+    Ok(guard)
+}
+
+/// A file removed when dropped.
+#[derive(Debug)]
+pub struct TempFile(pub PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_and_profiles() {
+        assert_eq!(
+            parse_url("s3://b/AWSLogs/1/x.gz").unwrap(),
+            ("b".to_string(), "AWSLogs/1/x.gz".to_string())
+        );
+        assert_eq!(parse_url("s3://b").unwrap(), ("b".into(), "".into()));
+        assert!(parse_url("s3:///k").is_err());
+        let ini = "[default]\naws_access_key_id = A\n[profile dev]\nregion = eu-west-1\n\n[dev]\naws_secret_access_key=S # x\n";
+        let d = ini_section(ini, &["default".to_string()]);
+        assert_eq!(d.get("aws_access_key_id").map(String::as_str), Some("A"));
+        assert!(!d.contains_key("region"));
+        let dev = ini_section(ini, &["profile dev".to_string(), "dev".to_string()]);
+        assert_eq!(dev.get("region").map(String::as_str), Some("eu-west-1"));
+        assert!(dev.contains_key("aws_secret_access_key"));
+    }
+}
