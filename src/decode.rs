@@ -169,8 +169,10 @@ enum Plan {
 
 /// Blocks a reader thread may have read ahead of the parser, per input.
 const READ_AHEAD_BLOCKS: usize = 2;
-/// Reader threads at most (inputs read at once).
+/// Reader threads at most (inputs read at once); readers stay at most this many inputs ahead.
 const MAX_READERS: usize = 4;
+/// Reader threads when inputs include S3 objects.
+const MAX_REMOTE_READERS: usize = 8;
 
 /// An input to consume: its name, plan, the channel its blocks arrive on (text and JSON inputs),
 /// and the temporary copy to remove when done.
@@ -613,19 +615,40 @@ impl Decoder {
             }
             work.push((p.name, p.plan, rx, p._temp));
         }
-        let readers = self.pool.current_num_threads().clamp(1, MAX_READERS);
+        // Object stores answer each GET after a round trip: read more objects at once there.
+        let remote = jobs.iter().any(|j| {
+            matches!(
+                j.lock().expect("read job").as_ref().map(|j| &j.input),
+                Some(Input::S3(_))
+            )
+        });
+        let readers = if remote {
+            MAX_REMOTE_READERS
+        } else {
+            self.pool.current_num_threads().clamp(1, MAX_READERS)
+        };
         let next = std::sync::atomic::AtomicUsize::new(0);
-        let stop = std::sync::atomic::AtomicBool::new(false);
+        // The input the parser is on (usize::MAX once it's done): readers start an input only
+        // while it is at most `readers` inputs ahead, so memory stays bounded however many
+        // small inputs there are.
+        let gate = (std::sync::Mutex::new(0usize), std::sync::Condvar::new());
         std::thread::scope(|scope| {
             for k in 0..readers {
-                let (jobs, next, stop) = (&jobs, &next, &stop);
+                let (jobs, next, gate) = (&jobs, &next, &gate);
                 std::thread::Builder::new()
                     .name(format!("vpcflow-read-{k}"))
                     .spawn_scoped(scope, move || {
-                        use std::sync::atomic::Ordering::SeqCst;
-                        while !stop.load(SeqCst) {
-                            let i = next.fetch_add(1, SeqCst);
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                             let Some(job) = jobs.get(i) else { break };
+                            let mut at = gate.0.lock().expect("reader gate");
+                            while *at != usize::MAX && i > *at + readers {
+                                at = gate.1.wait(at).expect("reader gate");
+                            }
+                            if *at == usize::MAX {
+                                break;
+                            }
+                            drop(at);
                             let job = job.lock().expect("read job").take();
                             if let Some(job) = job {
                                 job.run();
@@ -634,15 +657,29 @@ impl Decoder {
                     })
                     .expect("start a reader thread");
             }
-            let result = self.consume(work, tx, stats, on_reject, on_notice, on_progress);
-            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+            let mut advance = |k: usize| {
+                *gate.0.lock().expect("reader gate") = k;
+                gate.1.notify_all();
+            };
+            let result = self.consume(
+                work,
+                &mut advance,
+                tx,
+                stats,
+                on_reject,
+                on_notice,
+                on_progress,
+            );
+            advance(usize::MAX);
             result
         })
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn consume(
         &self,
         work: Vec<Work>,
+        advance: &mut dyn FnMut(usize),
         tx: &mpsc::SyncSender<RecordBatch>,
         stats: &mut Stats,
         on_reject: &mut dyn FnMut(&RejectReport<'_>),
@@ -650,7 +687,8 @@ impl Decoder {
         on_progress: &mut dyn FnMut(u64),
     ) -> Result<(), Error> {
         let sent_failed = || Error::Usage("output closed early".to_string());
-        for (name, plan, rx, _temp) in work {
+        for (k, (name, plan, rx, _temp)) in work.into_iter().enumerate() {
+            advance(k);
             let plan = match (plan, rx) {
                 (Plan::Text(plan), Some(rx)) => (plan, rx),
                 (Plan::Json(plan), Some(rx)) => {

@@ -165,11 +165,20 @@ fn every_delivery_form_gives_the_same_rows() {
         std::fs::write(d.join(name), gzip(text.as_bytes())).unwrap();
     }
     std::fs::write(tree.join("README.txt"), "not a log").unwrap();
-    assert_eq!(
-        convert(&[&s(&tree)], &["--include", "*.log.gz"], dir, "tree").0,
-        want,
-        "tree"
-    );
+    // Reader threads read ahead several inputs at once: any thread count, same rows in order.
+    for threads in ["1", "2", "5"] {
+        assert_eq!(
+            convert(
+                &[&s(&tree)],
+                &["--include", "*.log.gz", "--threads", threads, "--window-bytes", "4096"],
+                dir,
+                "tree"
+            )
+            .0,
+            want,
+            "tree, {threads} threads"
+        );
+    }
 
     // CloudWatch Logs subscription payloads, each gzipped, back to back (as Firehose stores
     // them), with a control message first.
@@ -248,23 +257,36 @@ fn every_delivery_form_gives_the_same_rows() {
             .map(|f| Field::new(f.name().replace('_', "-"), f.data_type().clone(), true))
             .collect::<Vec<_>>(),
     ));
-    let aws_pq = dir.join("aws.log.parquet");
-    let mut w = parquet::arrow::ArrowWriter::try_new(
-        std::fs::File::create(&aws_pq).unwrap(),
-        aws_schema.clone(),
-        None,
-    )
-    .unwrap();
-    for b in batches {
-        w.write(&RecordBatch::try_new(aws_schema.clone(), b.columns().to_vec()).unwrap())
-            .unwrap();
+    for codec in [
+        parquet::basic::Compression::GZIP(Default::default()),
+        parquet::basic::Compression::SNAPPY,
+        parquet::basic::Compression::ZSTD(Default::default()),
+        parquet::basic::Compression::UNCOMPRESSED,
+        parquet::basic::Compression::BROTLI(Default::default()),
+        parquet::basic::Compression::LZ4_RAW,
+    ] {
+        let aws_pq = dir.join(format!("aws-{codec}.log.parquet"));
+        let props = parquet::file::properties::WriterProperties::builder()
+            .set_compression(codec)
+            .set_max_row_group_row_count(Some(400))
+            .build();
+        let mut w = parquet::arrow::ArrowWriter::try_new(
+            std::fs::File::create(&aws_pq).unwrap(),
+            aws_schema.clone(),
+            Some(props),
+        )
+        .unwrap();
+        for b in &batches {
+            w.write(&RecordBatch::try_new(aws_schema.clone(), b.columns().to_vec()).unwrap())
+                .unwrap();
+        }
+        w.close().unwrap();
+        assert_eq!(
+            convert(&[&s(&aws_pq)], &[], dir, "awsparquet").0,
+            want,
+            "AWS Parquet, {codec}"
+        );
     }
-    w.close().unwrap();
-    assert_eq!(
-        convert(&[&s(&aws_pq)], &[], dir, "awsparquet").0,
-        want,
-        "AWS Parquet"
-    );
 
     // Standard input: CloudWatch payloads (gzip) and Firehose records.
     for (tag, data) in [("stdin-cw", cw.clone()), ("stdin-fh", concat.into_bytes())] {
