@@ -122,6 +122,30 @@ pub struct Stats {
     pub control_messages: u64,
 }
 
+/// What the consumer of a decode receives, in order.
+#[derive(Debug)]
+pub enum Event {
+    /// Rows.
+    Batch(RecordBatch),
+    /// An input's last batch has been sent.
+    InputDone(InputDone),
+}
+
+/// One input finished (inputs that failed while planning, before any row, send none).
+#[derive(Debug, Clone)]
+pub struct InputDone {
+    /// The input.
+    pub input: Input,
+    /// Its name in messages.
+    pub name: String,
+    /// Records seen in it.
+    pub records: u64,
+    /// Records refused in it.
+    pub rejected: u64,
+    /// Why it could not be read completely (the rows read before the fault were sent).
+    pub failed: Option<String>,
+}
+
 /// A refused line, as reported to the caller.
 #[derive(Debug, Clone)]
 pub struct RejectReport<'a> {
@@ -181,6 +205,7 @@ type Work = (
     Plan,
     Option<mpsc::Receiver<Fetched>>,
     Option<crate::s3::TempFile>,
+    Input,
 );
 
 /// What a reader thread hands over.
@@ -543,8 +568,8 @@ impl Decoder {
     /// (so writing overlaps parsing); an error from it stops the run. `on_reject` receives refused
     /// lines, `on_notice` failed inputs and warnings, `on_progress` the bytes read so far.
     pub fn run<B>(
-        mut self,
-        on_batch: B,
+        self,
+        mut on_batch: B,
         on_reject: &mut dyn FnMut(&RejectReport<'_>),
         on_notice: &mut dyn FnMut(Notice),
         on_progress: &mut dyn FnMut(u64),
@@ -552,18 +577,43 @@ impl Decoder {
     where
         B: FnMut(RecordBatch) -> Result<(), Error> + Send,
     {
+        self.run_events(
+            move |e| match e {
+                Event::Batch(b) => on_batch(b),
+                Event::InputDone(_) => Ok(()),
+            },
+            on_reject,
+            on_notice,
+            on_progress,
+        )
+    }
+
+    /// [`Decoder::run`], telling the consumer also where each input's batches end
+    /// ([`Event::InputDone`], after its last batch), for outputs that record what is done.
+    pub fn run_events<B>(
+        mut self,
+        on_event: B,
+        on_reject: &mut dyn FnMut(&RejectReport<'_>),
+        on_notice: &mut dyn FnMut(Notice),
+        on_progress: &mut dyn FnMut(u64),
+    ) -> Result<Stats, Error>
+    where
+        B: FnMut(Event) -> Result<(), Error> + Send,
+    {
         for n in self.early.drain(..) {
             on_notice(n);
         }
         let mut stats = self.stats.clone();
-        let (tx, rx) = mpsc::sync_channel::<RecordBatch>(64);
+        let (tx, rx) = mpsc::sync_channel::<Event>(64);
         std::thread::scope(|scope| {
             let writer = scope.spawn(move || {
-                let mut on_batch = on_batch;
+                let mut on_event = on_event;
                 let mut rows = 0u64;
-                for b in rx {
-                    rows += b.num_rows() as u64;
-                    on_batch(b)?;
+                for e in rx {
+                    if let Event::Batch(b) = &e {
+                        rows += b.num_rows() as u64;
+                    }
+                    on_event(e)?;
                 }
                 Ok::<u64, Error>(rows)
             });
@@ -582,7 +632,7 @@ impl Decoder {
 
     fn produce(
         &mut self,
-        tx: &mpsc::SyncSender<RecordBatch>,
+        tx: &mpsc::SyncSender<Event>,
         stats: &mut Stats,
         on_reject: &mut dyn FnMut(&RejectReport<'_>),
         on_notice: &mut dyn FnMut(Notice),
@@ -613,7 +663,7 @@ impl Decoder {
             if rx.is_none() {
                 jobs.push(std::sync::Mutex::new(None));
             }
-            work.push((p.name, p.plan, rx, p._temp));
+            work.push((p.name, p.plan, rx, p._temp, p.input));
         }
         // Object stores answer each GET after a round trip: read more objects at once there.
         let remote = jobs.iter().any(|j| {
@@ -680,121 +730,143 @@ impl Decoder {
         &self,
         work: Vec<Work>,
         advance: &mut dyn FnMut(usize),
-        tx: &mpsc::SyncSender<RecordBatch>,
+        tx: &mpsc::SyncSender<Event>,
         stats: &mut Stats,
         on_reject: &mut dyn FnMut(&RejectReport<'_>),
         on_notice: &mut dyn FnMut(Notice),
         on_progress: &mut dyn FnMut(u64),
     ) -> Result<(), Error> {
         let sent_failed = || Error::Usage("output closed early".to_string());
-        for (k, (name, plan, rx, _temp)) in work.into_iter().enumerate() {
-            advance(k);
-            let plan = match (plan, rx) {
-                (Plan::Text(plan), Some(rx)) => (plan, rx),
-                (Plan::Json(plan), Some(rx)) => {
-                    self.produce_json(
-                        &name,
-                        &plan,
-                        rx,
-                        tx,
-                        stats,
-                        on_reject,
-                        on_notice,
-                        on_progress,
-                    )?;
-                    continue;
-                }
-                (Plan::Parquet(map, path), _) => {
-                    let path = &path;
-                    let schema = self.arrow.clone();
-                    let mut send = |b: RecordBatch| {
-                        stats.records += b.num_rows() as u64;
-                        tx.send(b).map_err(|_| sent_failed())
-                    };
-                    match crate::parquet_in::read(&name, path, &map, &schema, &mut send) {
-                        Ok(_) => {
-                            stats.bytes_read += std::fs::metadata(path).map_or(0, |m| m.len());
-                            on_progress(stats.bytes_read);
-                        }
-                        Err(e @ Error::Parquet { .. }) => {
-                            stats.failed_inputs += 1;
-                            on_notice(Notice::Failed(e));
-                        }
-                        Err(e) => return Err(e),
-                    }
-                    continue;
-                }
-                (_, None) => unreachable!("text and JSON inputs have a reader"),
-            };
-            let (plan, rx) = plan;
-            let mut line_base = 0u64;
-            let mut offset = 0u64;
-            loop {
-                let block = match rx.recv() {
-                    Ok(Fetched::Block(b)) => b,
-                    Err(_) => break,
-                    Ok(Fetched::Failed(e)) => {
-                        stats.failed_inputs += 1;
-                        on_notice(Notice::Failed(Error::Read {
-                            input: name.clone(),
-                            offset,
-                            source: e,
-                        }));
-                        break;
-                    }
-                };
-                let data = block.bytes();
-                let ranges = crate::chunk::split(data, self.opts.chunk_bytes);
-                let schema = &self.arrow;
-                let plan = &plan;
-                let outputs: Vec<ChunkOutput> = self.pool.install(|| {
-                    ranges
-                        .par_iter()
-                        .map(|r| {
-                            batch::parse_chunk(
-                                &data[r.clone()],
-                                block.offset + r.start as u64,
-                                plan,
-                                schema,
-                            )
-                        })
-                        .collect()
-                });
-                for out in outputs {
-                    stats.records += out.records;
-                    stats.rejected += out.rejects.len() as u64;
-                    stats.header_lines += out.headers;
-                    stats.blank_lines += out.blank;
-                    for r in &out.rejects {
-                        on_reject(&RejectReport {
-                            input: &name,
-                            line: line_base + r.line_in_chunk + 1,
-                            offset: r.offset,
-                            reason: &r.reason,
-                            raw: &r.raw,
-                        });
-                    }
-                    if let (Some(limit), Some(last)) = (self.opts.max_rejects, out.rejects.last())
-                        && limit.exceeded(stats.rejected, stats.records)
-                    {
-                        return Err(Error::TooManyRejects {
-                            rejected: stats.rejected,
-                            records: stats.records,
-                            limit: limit.describe(),
-                            input: name.clone(),
-                            line: line_base + last.line_in_chunk + 1,
-                            reason: last.reason.clone(),
-                        });
-                    }
-                    line_base += out.lines;
-                    if let Some(b) = out.batch {
-                        tx.send(b).map_err(|_| sent_failed())?;
-                    }
-                }
-                offset = block.offset + data.len() as u64;
-                stats.bytes_read += data.len() as u64;
-                on_progress(stats.bytes_read);
+        let last_failure = std::cell::RefCell::new(None::<String>);
+        let on_notice = &mut |n: Notice| {
+            if let Notice::Failed(e) = &n {
+                *last_failure.borrow_mut() = Some(e.to_string());
             }
+            on_notice(n)
+        };
+        for (k, (name, plan, rx, _temp, input)) in work.into_iter().enumerate() {
+            advance(k);
+            let before = stats.clone();
+            last_failure.borrow_mut().take();
+            'input: {
+                let plan = match (plan, rx) {
+                    (Plan::Text(plan), Some(rx)) => (plan, rx),
+                    (Plan::Json(plan), Some(rx)) => {
+                        self.produce_json(
+                            &name,
+                            &plan,
+                            rx,
+                            tx,
+                            stats,
+                            on_reject,
+                            on_notice,
+                            on_progress,
+                        )?;
+                        break 'input;
+                    }
+                    (Plan::Parquet(map, path), _) => {
+                        let path = &path;
+                        let schema = self.arrow.clone();
+                        let mut send = |b: RecordBatch| {
+                            stats.records += b.num_rows() as u64;
+                            tx.send(Event::Batch(b)).map_err(|_| sent_failed())
+                        };
+                        match crate::parquet_in::read(&name, path, &map, &schema, &mut send) {
+                            Ok(_) => {
+                                stats.bytes_read += std::fs::metadata(path).map_or(0, |m| m.len());
+                                on_progress(stats.bytes_read);
+                            }
+                            Err(e @ Error::Parquet { .. }) => {
+                                stats.failed_inputs += 1;
+                                on_notice(Notice::Failed(e));
+                            }
+                            Err(e) => return Err(e),
+                        }
+                        break 'input;
+                    }
+                    (_, None) => unreachable!("text and JSON inputs have a reader"),
+                };
+                let (plan, rx) = plan;
+                let mut line_base = 0u64;
+                let mut offset = 0u64;
+                loop {
+                    let block = match rx.recv() {
+                        Ok(Fetched::Block(b)) => b,
+                        Err(_) => break,
+                        Ok(Fetched::Failed(e)) => {
+                            stats.failed_inputs += 1;
+                            on_notice(Notice::Failed(Error::Read {
+                                input: name.clone(),
+                                offset,
+                                source: e,
+                            }));
+                            break;
+                        }
+                    };
+                    let data = block.bytes();
+                    let ranges = crate::chunk::split(data, self.opts.chunk_bytes);
+                    let schema = &self.arrow;
+                    let plan = &plan;
+                    let outputs: Vec<ChunkOutput> = self.pool.install(|| {
+                        ranges
+                            .par_iter()
+                            .map(|r| {
+                                batch::parse_chunk(
+                                    &data[r.clone()],
+                                    block.offset + r.start as u64,
+                                    plan,
+                                    schema,
+                                )
+                            })
+                            .collect()
+                    });
+                    for out in outputs {
+                        stats.records += out.records;
+                        stats.rejected += out.rejects.len() as u64;
+                        stats.header_lines += out.headers;
+                        stats.blank_lines += out.blank;
+                        for r in &out.rejects {
+                            on_reject(&RejectReport {
+                                input: &name,
+                                line: line_base + r.line_in_chunk + 1,
+                                offset: r.offset,
+                                reason: &r.reason,
+                                raw: &r.raw,
+                            });
+                        }
+                        if let (Some(limit), Some(last)) =
+                            (self.opts.max_rejects, out.rejects.last())
+                            && limit.exceeded(stats.rejected, stats.records)
+                        {
+                            return Err(Error::TooManyRejects {
+                                rejected: stats.rejected,
+                                records: stats.records,
+                                limit: limit.describe(),
+                                input: name.clone(),
+                                line: line_base + last.line_in_chunk + 1,
+                                reason: last.reason.clone(),
+                            });
+                        }
+                        line_base += out.lines;
+                        if let Some(b) = out.batch {
+                            tx.send(Event::Batch(b)).map_err(|_| sent_failed())?;
+                        }
+                    }
+                    offset = block.offset + data.len() as u64;
+                    stats.bytes_read += data.len() as u64;
+                    on_progress(stats.bytes_read);
+                }
+            }
+            let failed = (stats.failed_inputs > before.failed_inputs)
+                .then(|| last_failure.borrow().clone().unwrap_or_default());
+            tx.send(Event::InputDone(InputDone {
+                input,
+                name,
+                records: stats.records - before.records,
+                rejected: stats.rejected - before.rejected,
+                failed,
+            }))
+            .map_err(|_| sent_failed())?;
         }
         Ok(())
     }
@@ -808,7 +880,7 @@ impl Decoder {
         name: &str,
         plan: &FilePlan,
         rx: mpsc::Receiver<Fetched>,
-        tx: &mpsc::SyncSender<RecordBatch>,
+        tx: &mpsc::SyncSender<Event>,
         stats: &mut Stats,
         on_reject: &mut dyn FnMut(&RejectReport<'_>),
         on_notice: &mut dyn FnMut(Notice),
@@ -904,7 +976,7 @@ impl Decoder {
                     }
                     if let Some(b) = out.batch {
                         let b = with_envelope_columns(b, g, group_idx, stream_idx, offset_idx)?;
-                        tx.send(b)
+                        tx.send(Event::Batch(b))
                             .map_err(|_| Error::Usage("output closed early".to_string()))?;
                     }
                 }

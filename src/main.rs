@@ -13,8 +13,8 @@ use vpcflow::decode::{Notice, RejectReport};
 use vpcflow::fields::FIELDS;
 use vpcflow::layout::{Layout, STANDARD};
 use vpcflow::sink::AtomicFile;
-use vpcflow::sink::ecs;
 use vpcflow::sink::parquet::{ParquetOptions, ParquetSink};
+use vpcflow::sink::{dataset, ecs};
 use vpcflow::{Decoder, Options, Stats, source};
 
 /// Exit status when `--strict` meets a refused line.
@@ -109,9 +109,28 @@ struct ConvertArgs {
     inputs: Vec<String>,
     #[command(flatten)]
     select: SelectArgs,
-    /// Output file (`-` for standard output).
+    /// Output file (`-` for standard output), or a directory for a Parquet dataset (a path
+    /// ending in `/`, an existing directory, or any path with --partition-by).
     #[arg(short, long)]
     output: String,
+    /// Dataset: Hive-style partition levels, outermost first: `date`, `hour`, `year`, `month`,
+    /// `day` (of `start`, UTC) or any column (`account_id`, `region`, `action`…). Repeatable or
+    /// comma-separated.
+    #[arg(long, value_name = "KEYS")]
+    partition_by: Vec<String>,
+    /// Dataset: finish a part file once it reaches about this many MB.
+    #[arg(long, default_value_t = 128, value_name = "MB")]
+    target_file_mb: u64,
+    /// Dataset: part files open at once at most (the least recently written is finished).
+    #[arg(long, default_value_t = 32)]
+    max_open_files: usize,
+    /// Dataset: commit (rename files, record inputs in the manifest) once this many rows are
+    /// written, at the next input boundary. A killed run redoes at most the uncommitted inputs.
+    #[arg(long, default_value_t = 5_000_000)]
+    commit_rows: u64,
+    /// Dataset: convert everything again, removing what earlier runs wrote to the directory.
+    #[arg(long)]
+    force: bool,
     /// Output format (default: from the output's extension, else parquet).
     #[arg(long)]
     to: Option<Format>,
@@ -526,6 +545,71 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
     {
         bail!("standard input ('-') can be named only once");
     }
+    let dataset = !args.partition_by.is_empty()
+        || args.output.ends_with('/')
+        || Path::new(&args.output).is_dir();
+    let mut dataset_opts = None;
+    let inputs = if dataset {
+        if format != Format::Parquet {
+            bail!("a dataset directory ({}) holds Parquet only", args.output);
+        }
+        if args.strict {
+            bail!(
+                "--strict writes one file or nothing; it can't be combined with a dataset directory"
+            );
+        }
+        let partition_by = dataset::parse_partition_by(&args.partition_by)?;
+        let dopts = dataset::DatasetOptions {
+            fingerprint: serde_json::json!({
+                "partition_by": partition_by.iter().map(|k| k.name().to_string()).collect::<Vec<_>>(),
+                "fields": args.fields,
+            }),
+            partition_by,
+            target_file_bytes: args.target_file_mb.max(1) * 1_000_000,
+            max_open_files: args.max_open_files.max(1),
+            commit_rows: args.commit_rows.max(1),
+            parquet: ParquetOptions {
+                zstd_level: args.zstd_level,
+                row_group_rows: args.row_group_rows,
+            },
+            force: args.force,
+        };
+        let dir = Path::new(&args.output);
+        let resume = dataset::prepare(dir, &dopts, inputs)?;
+        if !args.quiet {
+            if resume.orphans_removed > 0 {
+                eprintln!(
+                    "vpcflow: {}: removed {} part files of a run that was stopped before recording them",
+                    args.output, resume.orphans_removed
+                );
+            }
+            if resume.invalidated_units > 0 {
+                eprintln!(
+                    "vpcflow: {}: {} inputs changed since they were converted; the {} commits holding them are converted again",
+                    args.output, resume.changed_inputs, resume.invalidated_units
+                );
+            }
+            if resume.skipped > 0 {
+                eprintln!(
+                    "vpcflow: {}: {} inputs already converted and unchanged, skipped ({} rows in the dataset; --force redoes them)",
+                    args.output, resume.skipped, resume.rows_before
+                );
+            }
+        }
+        for w in &resume.warnings {
+            eprintln!("vpcflow: warning: {w}");
+        }
+        for f in &resume.skipped_failed {
+            eprintln!("vpcflow: warning: skipped, recorded as failed when converted: {f}");
+        }
+        dataset_opts = Some(dopts);
+        resume.todo
+    } else {
+        if args.force {
+            bail!("--force applies to dataset directories");
+        }
+        inputs
+    };
     let total_bytes: u64 = inputs
         .iter()
         .filter_map(|i| match i {
@@ -586,7 +670,9 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
     };
 
     let to_stdout = args.output == "-";
-    let (atomic, out): (Option<AtomicFile>, Box<dyn Write + Send>) = if to_stdout {
+    let (atomic, out): (Option<AtomicFile>, Box<dyn Write + Send>) = if dataset {
+        (None, Box::new(std::io::sink()))
+    } else if to_stdout {
         (
             None,
             Box::new(BufWriter::with_capacity(1 << 20, std::io::stdout())),
@@ -607,7 +693,24 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
     let mut run = |decoder: Decoder, on_batch: &mut OnBatch<'_>| {
         decoder.run(on_batch, &mut on_reject, &mut on_notice, &mut on_progress)
     };
+    let mut dataset_files = None;
     let stats = match format {
+        Format::Parquet if dataset => {
+            let dopts = dataset_opts.take().expect("dataset options");
+            let mut sink = dataset::DatasetSink::new(Path::new(&args.output), schema, dopts)?;
+            let stats = decoder.run_events(
+                |e| match e {
+                    vpcflow::decode::Event::Batch(b) => sink.write(&b),
+                    vpcflow::decode::Event::InputDone(d) => sink.input_done(&d),
+                },
+                &mut on_reject,
+                &mut on_notice,
+                &mut on_progress,
+            )?;
+            let sink = sink.finish()?;
+            dataset_files = Some((sink.files_written, sink.units_committed));
+            stats
+        }
         Format::Parquet => {
             let popts = ParquetOptions {
                 zstd_level: args.zstd_level,
@@ -698,6 +801,11 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
                 String::new()
             } else if format == Format::Bulk {
                 format!(" -> {} bulk files", bulk_files.len())
+            } else if let Some((files, units)) = dataset_files {
+                format!(
+                    " -> {}: {files} files in {units} commits",
+                    args.output.trim_end_matches('/')
+                )
             } else {
                 format!(" -> {}", args.output)
             }

@@ -36,6 +36,8 @@ pub struct S3Object {
     pub key: String,
     /// Size in bytes, as listed.
     pub size: u64,
+    /// The object's ETag, as listed (tells a rewritten object from the one converted before).
+    pub etag: Option<String>,
     store: Arc<AmazonS3>,
 }
 
@@ -211,18 +213,19 @@ pub fn expand(url: &str, select: &Select, endpoint: Option<&str>) -> Result<Vec<
     } else {
         (key.trim_end_matches('/').to_string(), None)
     };
-    let mk = |key: String, size: u64| S3Object {
+    let mk = |key: String, size: u64, etag: Option<String>| S3Object {
         url: format!("s3://{bucket}/{key}"),
         bucket: bucket.clone(),
         key,
         size,
+        etag,
         store: store.clone(),
     };
     if pattern.is_none() && !key.is_empty() && !key.ends_with('/') {
         // One object?
         let (s, p) = (store.clone(), ObjectPath::from(key.as_str()));
         match block_on(async move { s.head(&p).await }) {
-            Ok(meta) => return Ok(vec![mk(key.clone(), meta.size)]),
+            Ok(meta) => return Ok(vec![mk(key.clone(), meta.size, meta.e_tag)]),
             Err(object_store::Error::NotFound { .. }) => {}
             Err(e) => return Err(fail("reading the object's metadata", e)),
         }
@@ -251,7 +254,7 @@ pub fn expand(url: &str, select: &Select, endpoint: Option<&str>) -> Result<Vec<
         if pattern.as_ref().is_some_and(|g| !g.is_match(rel_path)) || !select.keeps(rel_path) {
             continue;
         }
-        out.push(mk(k, meta.size));
+        out.push(mk(k, meta.size, meta.e_tag));
     }
     out.sort_by(|a, b| a.key.cmp(&b.key));
     if out.is_empty() {

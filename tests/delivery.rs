@@ -170,7 +170,14 @@ fn every_delivery_form_gives_the_same_rows() {
         assert_eq!(
             convert(
                 &[&s(&tree)],
-                &["--include", "*.log.gz", "--threads", threads, "--window-bytes", "4096"],
+                &[
+                    "--include",
+                    "*.log.gz",
+                    "--threads",
+                    threads,
+                    "--window-bytes",
+                    "4096"
+                ],
                 dir,
                 "tree"
             )

@@ -1,5 +1,6 @@
 //! Outputs: consumers of the decoder's record batches.
 
+pub mod dataset;
 pub mod ecs;
 pub mod ndjson;
 pub mod parquet;

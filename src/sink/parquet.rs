@@ -86,6 +86,7 @@ pub struct ParquetSink<W: Write + Send> {
     rows_in_group: usize,
     row_group_rows: usize,
     groups: usize,
+    groups_rows: usize,
     name: String,
 }
 
@@ -119,6 +120,7 @@ impl<W: Write + Send> ParquetSink<W> {
             rows_in_group: 0,
             row_group_rows: opts.row_group_rows.max(1),
             groups: 0,
+            groups_rows: 0,
             name: name.to_string(),
         })
     }
@@ -183,8 +185,23 @@ impl<W: Write + Send> ParquetSink<W> {
         }
         rg.close().map_err(|e| write_err(&self.name, e))?;
         self.groups += 1;
+        self.groups_rows += self.rows_in_group;
         self.rows_in_group = 0;
         Ok(())
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> usize {
+        self.groups_rows + self.rows_in_group
+    }
+
+    /// About how large the file is so far: bytes written plus the current row group's encoded
+    /// pages.
+    pub fn estimated_bytes(&self) -> usize {
+        self.file.bytes_written()
+            + self.writers.as_ref().map_or(0, |ws| {
+                ws.iter().map(|w| w.get_estimated_total_bytes()).sum()
+            })
     }
 
     /// Writes the last row group and the footer, and returns the underlying writer.

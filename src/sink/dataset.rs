@@ -1,0 +1,966 @@
+//! Parquet datasets in a directory: Hive-style partitions (`date=2026-11-24/region=us-east-1/`),
+//! part files of a target size, and a manifest that makes runs resumable.
+//!
+//! Rows are written in *units*: consecutive inputs whose rows go to part files written under
+//! hidden temporary names (`.part-….parquet.tmp`). A unit is committed when it holds enough rows
+//! (and at the end): its files are finished and synced, renamed to their final names, and only
+//! then is one line appended to the manifest (`_vpcflow_manifest.jsonl`) naming the unit's inputs
+//! (with size and mtime or ETag), their counts, and its files. The manifest is the truth: a run
+//! killed at any moment leaves at most temporary files and renamed files of an unrecorded unit;
+//! the next run removes both before it starts, skips the inputs the manifest records unchanged,
+//! and converts the rest, so the dataset ends up exactly as one uninterrupted run makes it.
+//! An input that changed since (size, mtime or ETag) takes its whole unit with it: the unit's
+//! files are deleted and all its inputs converted again.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use arrow::array::{Array, Int32Array, Int64Array, StringArray, UInt32Array};
+use arrow::datatypes::{DataType, SchemaRef};
+use arrow::record_batch::RecordBatch;
+
+use super::parquet::{ParquetOptions, ParquetSink};
+use crate::decode::InputDone;
+use crate::error::Error;
+use crate::source::Input;
+
+/// The manifest's file name in the dataset directory.
+pub const MANIFEST: &str = "_vpcflow_manifest.jsonl";
+/// The directory name Hive, Spark, Trino and DuckDB use for a null (or empty) partition value.
+pub const DEFAULT_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
+/// Longest partition directory value kept as is (longer ones are cut and given a hash).
+const MAX_VALUE_LEN: usize = 128;
+
+/// One level of partitioning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PartKey {
+    /// `date=YYYY-MM-DD` of the record's `start` (UTC).
+    Date,
+    /// `hour=HH` of `start`.
+    Hour,
+    /// `year=YYYY` of `start`.
+    Year,
+    /// `month=MM` of `start`.
+    Month,
+    /// `day=DD` of `start`.
+    Day,
+    /// `<column>=<value>` of any column (`account_id`, `region`, `action`, …).
+    Column(String),
+}
+
+impl PartKey {
+    /// The directory level's name.
+    pub fn name(&self) -> &str {
+        match self {
+            PartKey::Date => "date",
+            PartKey::Hour => "hour",
+            PartKey::Year => "year",
+            PartKey::Month => "month",
+            PartKey::Day => "day",
+            PartKey::Column(c) => c,
+        }
+    }
+
+    fn is_time(&self) -> bool {
+        !matches!(self, PartKey::Column(_))
+    }
+}
+
+/// Parses `--partition-by` values (repeatable, or comma-separated): `date`, `hour`, `year`,
+/// `month`, `day`, or a column name (hyphens or underscores).
+pub fn parse_partition_by(args: &[String]) -> Result<Vec<PartKey>, Error> {
+    let mut out: Vec<PartKey> = Vec::new();
+    for a in args {
+        for part in a.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let key = match part.to_ascii_lowercase().as_str() {
+                "date" => PartKey::Date,
+                "hour" => PartKey::Hour,
+                "year" => PartKey::Year,
+                "month" => PartKey::Month,
+                "day" => PartKey::Day,
+                other => PartKey::Column(other.replace('-', "_")),
+            };
+            if out.contains(&key) {
+                return Err(Error::Usage(format!(
+                    "--partition-by names {} twice",
+                    key.name()
+                )));
+            }
+            out.push(key);
+        }
+    }
+    Ok(out)
+}
+
+/// A partition value as a directory name that can only ever be one path segment below its
+/// parent: bytes outside `[A-Za-z0-9_.-]` are percent-encoded (as Hive does; readers decode
+/// them), a leading `.` too (no `.`, `..` or hidden directory), an empty value is the default
+/// partition, and a value longer than 128 bytes is cut and given a hash of the whole value.
+pub fn hive_escape(value: &str) -> String {
+    if value.is_empty() {
+        return DEFAULT_PARTITION.to_string();
+    }
+    let mut out = String::with_capacity(value.len());
+    for (i, b) in value.bytes().enumerate() {
+        let safe = b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || (b == b'.' && i > 0);
+        if safe {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    if out.len() > MAX_VALUE_LEN {
+        use sha1::Digest;
+        let digest = sha1::Sha1::digest(value.as_bytes());
+        let mut cut = MAX_VALUE_LEN - 18;
+        // Never cut inside a %XX escape.
+        while out.as_bytes()[..cut]
+            .iter()
+            .rev()
+            .take(2)
+            .any(|&b| b == b'%')
+        {
+            cut -= 1;
+        }
+        let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        out = format!("{}~{hex}", &out[..cut]);
+    }
+    out
+}
+
+/// `YYYY-MM-DD` of a day number (days since 1970-01-01).
+fn civil(days: i64) -> (i64, u32, u32) {
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// What identifies an input's content, to tell a re-run whether it changed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Identity {
+    /// Path or URL.
+    pub name: String,
+    /// Size in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// Modification time (nanoseconds since the epoch), for files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtime_ns: Option<u64>,
+    /// ETag, for S3 objects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+}
+
+/// The identity of an input; `None` for standard input, which is never skipped.
+pub fn identity(input: &Input) -> Option<Identity> {
+    match input {
+        Input::Stdin => None,
+        Input::Path(p) => {
+            let meta = std::fs::metadata(p).ok();
+            Some(Identity {
+                name: p.display().to_string(),
+                size: meta.as_ref().map(|m| m.len()),
+                mtime_ns: meta
+                    .and_then(|m| m.modified().ok())
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map(|d| d.as_nanos() as u64),
+                etag: None,
+            })
+        }
+        Input::S3(o) => Some(Identity {
+            name: o.url.clone(),
+            size: Some(o.size),
+            mtime_ns: None,
+            etag: o.etag.clone(),
+        }),
+    }
+}
+
+/// One input of a committed unit.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct InputRecord {
+    /// Which input, as it was read.
+    #[serde(flatten)]
+    pub id: Identity,
+    /// Records seen.
+    pub records: u64,
+    /// Rows written.
+    pub rows: u64,
+    /// Records refused.
+    pub rejected: u64,
+    /// Why it could not be read completely, if so (its rows up to the fault are in the unit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
+    /// Standard input: recorded, never skipped.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stdin: bool,
+}
+
+/// A committed unit: one manifest line.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Unit {
+    /// Unit number (part files carry it).
+    pub unit: u64,
+    /// Its inputs, in order.
+    pub inputs: Vec<InputRecord>,
+    /// Its files, relative to the dataset directory.
+    pub files: Vec<String>,
+    /// Rows in its files.
+    pub rows: u64,
+}
+
+/// Dataset settings.
+#[derive(Debug, Clone)]
+pub struct DatasetOptions {
+    /// Partition levels, outermost first.
+    pub partition_by: Vec<PartKey>,
+    /// A part file is finished when about this large.
+    pub target_file_bytes: u64,
+    /// Open part files at most (the least recently written is finished first).
+    pub max_open_files: usize,
+    /// A unit is committed once it holds at least this many rows (at an input boundary).
+    pub commit_rows: u64,
+    /// Parquet settings.
+    pub parquet: ParquetOptions,
+    /// Start over: remove what an earlier run wrote.
+    pub force: bool,
+    /// What must match between runs writing into one directory (partitioning, layout options).
+    pub fingerprint: serde_json::Value,
+}
+
+/// What [`prepare`] found.
+#[derive(Debug, Default)]
+pub struct Resume {
+    /// Inputs to convert now.
+    pub todo: Vec<Input>,
+    /// Inputs skipped: done in an earlier run and unchanged.
+    pub skipped: u64,
+    /// Of those, inputs recorded as failed (partly read) back then.
+    pub skipped_failed: Vec<String>,
+    /// Units dropped because an input in them changed.
+    pub invalidated_units: u64,
+    /// Inputs that changed since they were converted.
+    pub changed_inputs: u64,
+    /// Files of unrecorded units (runs killed before their commit) removed.
+    pub orphans_removed: u64,
+    /// Warnings (inputs of dropped units that are gone).
+    pub warnings: Vec<String>,
+    /// Rows already in the dataset (committed units kept).
+    pub rows_before: u64,
+}
+
+fn io_err(path: &Path, e: std::io::Error) -> Error {
+    Error::Write {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    }
+}
+
+/// Every file below `dir` (relative paths), skipping nothing.
+fn walk_files(dir: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for e in std::fs::read_dir(dir.join(rel))? {
+        let e = e?;
+        let r = rel.join(e.file_name());
+        if e.file_type()?.is_dir() {
+            walk_files(dir, &r, out)?;
+        } else {
+            out.push(r);
+        }
+    }
+    Ok(())
+}
+
+fn is_part_file(name: &str) -> bool {
+    name.starts_with("part-u") && name.ends_with(".parquet")
+}
+
+fn is_temp_file(name: &str) -> bool {
+    name.starts_with(".part-u") && name.ends_with(".tmp")
+}
+
+/// Reads the manifest: its header's options and its units (a torn last line — a run killed while
+/// appending it — is ignored).
+fn read_manifest(path: &Path) -> Result<Option<(serde_json::Value, Vec<Unit>)>, Error> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err(path, e)),
+    };
+    let lines: Vec<String> = BufReader::new(file)
+        .lines()
+        .collect::<Result<_, _>>()
+        .map_err(|e| io_err(path, e))?;
+    let mut options = None;
+    let mut units = Vec::new();
+    let n = lines.len();
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let corrupt = |why: String| Error::Usage(format!("{}:{}: {why}", path.display(), i + 1));
+        if options.is_none() {
+            let v: serde_json::Value = serde_json::from_str(line)
+                .map_err(|e| corrupt(format!("not a vpcflow manifest header: {e}")))?;
+            let Some(o) = v.get("vpcflow_dataset_options") else {
+                return Err(corrupt("not a vpcflow manifest header".into()));
+            };
+            options = Some(o.clone());
+            continue;
+        }
+        match serde_json::from_str::<Unit>(line) {
+            Ok(u) => units.push(u),
+            Err(_) if i + 1 == n => {} // torn last line: that unit was never committed
+            Err(e) => return Err(corrupt(format!("unreadable manifest entry: {e}"))),
+        }
+    }
+    Ok(options.map(|o| (o, units)))
+}
+
+fn write_manifest(path: &Path, options: &serde_json::Value, units: &[Unit]) -> Result<(), Error> {
+    let tmp = path.with_file_name(format!(".{MANIFEST}.tmp"));
+    let mut w = BufWriter::new(File::create(&tmp).map_err(|e| io_err(&tmp, e))?);
+    let mut text =
+        serde_json::to_string(&serde_json::json!({ "vpcflow_dataset_options": options }))
+            .expect("JSON")
+            + "\n";
+    for u in units {
+        text.push_str(&serde_json::to_string(u).expect("JSON"));
+        text.push('\n');
+    }
+    w.write_all(text.as_bytes()).map_err(|e| io_err(&tmp, e))?;
+    let f = w.into_inner().map_err(|e| io_err(&tmp, e.into_error()))?;
+    f.sync_all().map_err(|e| io_err(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| io_err(path, e))
+}
+
+/// Gets `dir` ready for a run: checks the options match the dataset's, removes what killed runs
+/// left, drops units whose inputs changed, and tells which inputs to convert.
+pub fn prepare(dir: &Path, opts: &DatasetOptions, inputs: Vec<Input>) -> Result<Resume, Error> {
+    std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+    let manifest_path = dir.join(MANIFEST);
+    let mut files = Vec::new();
+    walk_files(dir, Path::new(""), &mut files).map_err(|e| io_err(dir, e))?;
+    let mut resume = Resume::default();
+    let existing = if opts.force {
+        None
+    } else {
+        read_manifest(&manifest_path)?
+    };
+    let mut units = match existing {
+        Some((options, units)) => {
+            if options != opts.fingerprint {
+                return Err(Error::Usage(format!(
+                    "{} holds a dataset written with other options ({options}; now {}): use --force to rebuild it, or another directory",
+                    dir.display(),
+                    opts.fingerprint
+                )));
+            }
+            units
+        }
+        None => {
+            let ours = files.iter().any(|f| {
+                f.file_name()
+                    .map(|n| n.to_string_lossy())
+                    .is_some_and(|n| is_part_file(&n) || is_temp_file(&n))
+            });
+            if !opts.force && !ours && !files.is_empty() {
+                return Err(Error::Usage(format!(
+                    "{} is not empty and holds no vpcflow dataset: choose an empty or new directory",
+                    dir.display()
+                )));
+            }
+            Vec::new()
+        }
+    };
+    // Inputs that changed drop their units.
+    let current: HashMap<String, Option<Identity>> =
+        inputs.iter().map(|i| (i.display(), identity(i))).collect();
+    let mut redo: Vec<String> = Vec::new();
+    units.retain(|u| {
+        let n = u
+            .inputs
+            .iter()
+            .filter(|r| {
+                !r.stdin && matches!(current.get(&r.id.name), Some(Some(now)) if *now != r.id)
+            })
+            .count();
+        resume.changed_inputs += n as u64;
+        let changed = n > 0;
+        if changed {
+            resume.invalidated_units += 1;
+            redo.extend(
+                u.inputs
+                    .iter()
+                    .filter(|r| !r.stdin)
+                    .map(|r| r.id.name.clone()),
+            );
+        }
+        !changed
+    });
+    let committed: HashSet<&str> = units
+        .iter()
+        .flat_map(|u| u.files.iter().map(String::as_str))
+        .collect();
+    let dropped: HashSet<String> = match read_manifest(&manifest_path) {
+        Ok(Some((_, all))) if !opts.force => all
+            .into_iter()
+            .flat_map(|u| u.files)
+            .filter(|f| !committed.contains(f.as_str()))
+            .collect(),
+        _ => HashSet::new(),
+    };
+    // Files no committed unit names: temporary files, and part files of unrecorded or dropped units.
+    for f in &files {
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let rel = f.to_string_lossy().replace('\\', "/");
+        let stale = (is_part_file(&name) && !committed.contains(rel.as_str()))
+            || is_temp_file(&name)
+            || (opts.force && name == MANIFEST);
+        if stale {
+            std::fs::remove_file(dir.join(f)).map_err(|e| io_err(&dir.join(f), e))?;
+            if is_part_file(&name) && !dropped.contains(&rel) {
+                resume.orphans_removed += 1;
+            }
+        }
+    }
+    remove_empty_dirs(dir);
+    if resume.invalidated_units > 0 || !manifest_path.exists() {
+        write_manifest(&manifest_path, &opts.fingerprint, &units)?;
+    }
+    let done: HashMap<&str, &InputRecord> = units
+        .iter()
+        .flat_map(|u| u.inputs.iter())
+        .filter(|r| !r.stdin)
+        .map(|r| (r.id.name.as_str(), r))
+        .collect();
+    resume.rows_before = units.iter().map(|u| u.rows).sum();
+    let named: HashSet<String> = current.keys().cloned().collect();
+    for input in inputs {
+        let name = input.display();
+        match done.get(name.as_str()) {
+            Some(r) if !redo.contains(&name) => {
+                resume.skipped += 1;
+                if let Some(f) = &r.failed {
+                    resume.skipped_failed.push(format!("{name}: {f}"));
+                }
+            }
+            _ => resume.todo.push(input),
+        }
+    }
+    // Inputs of dropped units that this run doesn't name: read them again if they still exist.
+    for name in redo {
+        if named.contains(&name) || done.contains_key(name.as_str()) {
+            continue;
+        }
+        match crate::source::expand(std::slice::from_ref(&name)) {
+            Ok(found) => resume.todo.extend(found),
+            Err(_) => resume.warnings.push(format!(
+                "{name} was converted in a unit that had to be redone, and is gone now: its rows are no longer in the dataset"
+            )),
+        }
+    }
+    Ok(resume)
+}
+
+fn remove_empty_dirs(dir: &Path) {
+    fn go(d: &Path) -> bool {
+        let Ok(entries) = std::fs::read_dir(d) else {
+            return false;
+        };
+        let mut empty = true;
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                if go(&p) {
+                    let _ = std::fs::remove_dir(&p);
+                } else {
+                    empty = false;
+                }
+            } else {
+                empty = false;
+            }
+        }
+        empty
+    }
+    go(dir);
+}
+
+/// An open part file.
+struct Part {
+    sink: ParquetSink<BufWriter<File>>,
+    tmp: PathBuf,
+    rel: String,
+    last_used: u64,
+}
+
+/// A finished part file, waiting for its unit's commit.
+struct Finished {
+    tmp: PathBuf,
+    rel: String,
+    file: File,
+}
+
+/// Where a key column's values come from.
+enum KeySource {
+    /// `start` seconds.
+    Start(usize),
+    Column(usize),
+    /// A known field the dataset has no column for.
+    Absent,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum KeyVal<'a> {
+    Null,
+    Int(i64),
+    Str(&'a str),
+}
+
+/// Writes a directory dataset: see the module documentation.
+pub struct DatasetSink {
+    dir: PathBuf,
+    schema: SchemaRef,
+    opts: DatasetOptions,
+    keys: Vec<(PartKey, KeySource)>,
+    open: HashMap<String, Part>,
+    finished: Vec<Finished>,
+    unit: u64,
+    seq: u64,
+    tick: u64,
+    unit_inputs: Vec<InputRecord>,
+    unit_rows: u64,
+    rows_since_input: u64,
+    /// Files committed by this run.
+    pub files_written: u64,
+    /// Units committed by this run.
+    pub units_committed: u64,
+}
+
+impl DatasetSink {
+    /// A writer for `dir` (prepared by [`prepare`]) with the dataset's `schema`.
+    pub fn new(dir: &Path, schema: SchemaRef, opts: DatasetOptions) -> Result<DatasetSink, Error> {
+        let mut keys = Vec::new();
+        for k in &opts.partition_by {
+            let src = if k.is_time() {
+                // Inputs without `start` put their rows in the default partition.
+                match schema.index_of("start") {
+                    Ok(i) => KeySource::Start(i),
+                    Err(_) => KeySource::Absent,
+                }
+            } else {
+                match schema.index_of(k.name()) {
+                    Ok(i) => KeySource::Column(i),
+                    // A flow log field these inputs lack (a resumed run may have only inputs
+                    // of another layout left): its rows go to the default partition.
+                    Err(_)
+                        if crate::fields::by_column(k.name()).is_some()
+                            || k.name() == crate::decode::LOG_GROUP_COLUMN
+                            || k.name() == crate::decode::LOG_STREAM_COLUMN =>
+                    {
+                        KeySource::Absent
+                    }
+                    Err(_) => {
+                        return Err(Error::Usage(format!(
+                            "--partition-by {}: no such column in these inputs (columns: {})",
+                            k.name(),
+                            schema
+                                .fields()
+                                .iter()
+                                .map(|f| f.name().as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )));
+                    }
+                }
+            };
+            keys.push((k.clone(), src));
+        }
+        let unit = read_manifest(&dir.join(MANIFEST))?.map_or(0, |(_, units)| {
+            units.iter().map(|u| u.unit + 1).max().unwrap_or(0)
+        });
+        Ok(DatasetSink {
+            dir: dir.to_path_buf(),
+            schema,
+            opts,
+            keys,
+            open: HashMap::new(),
+            finished: Vec::new(),
+            unit,
+            seq: 0,
+            tick: 0,
+            unit_inputs: Vec::new(),
+            unit_rows: 0,
+            rows_since_input: 0,
+            files_written: 0,
+            units_committed: 0,
+        })
+    }
+
+    fn key_of<'a>(&self, batch: &'a RecordBatch, row: usize, out: &mut Vec<KeyVal<'a>>) {
+        out.clear();
+        for (k, src) in &self.keys {
+            let v = match src {
+                KeySource::Absent => KeyVal::Null,
+                KeySource::Start(i) => {
+                    let a = batch.column(*i);
+                    match a.as_any().downcast_ref::<Int64Array>() {
+                        Some(a) if a.is_valid(row) => {
+                            let t = a.value(row);
+                            KeyVal::Int(match k {
+                                PartKey::Hour => t.div_euclid(3600),
+                                _ => t.div_euclid(86_400),
+                            })
+                        }
+                        _ => KeyVal::Null,
+                    }
+                }
+                KeySource::Column(i) => {
+                    let a = batch.column(*i);
+                    if a.is_null(row) {
+                        KeyVal::Null
+                    } else {
+                        match a.data_type() {
+                            DataType::Utf8 => KeyVal::Str(
+                                a.as_any()
+                                    .downcast_ref::<StringArray>()
+                                    .expect("utf8")
+                                    .value(row),
+                            ),
+                            DataType::Int32 => KeyVal::Int(i64::from(
+                                a.as_any()
+                                    .downcast_ref::<Int32Array>()
+                                    .expect("int32")
+                                    .value(row),
+                            )),
+                            DataType::Int64 => KeyVal::Int(
+                                a.as_any()
+                                    .downcast_ref::<Int64Array>()
+                                    .expect("int64")
+                                    .value(row),
+                            ),
+                            _ => KeyVal::Null,
+                        }
+                    }
+                }
+            };
+            out.push(v);
+        }
+    }
+
+    fn path_of(&self, key: &[KeyVal<'_>]) -> String {
+        let mut path = String::new();
+        for ((k, _), v) in self.keys.iter().zip(key) {
+            let value = match (k, v) {
+                (_, KeyVal::Null) => DEFAULT_PARTITION.to_string(),
+                (PartKey::Date, KeyVal::Int(d)) => {
+                    let (y, m, d) = civil(*d);
+                    format!("{y:04}-{m:02}-{d:02}")
+                }
+                (PartKey::Year, KeyVal::Int(d)) => format!("{:04}", civil(*d).0),
+                (PartKey::Month, KeyVal::Int(d)) => format!("{:02}", civil(*d).1),
+                (PartKey::Day, KeyVal::Int(d)) => format!("{:02}", civil(*d).2),
+                (PartKey::Hour, KeyVal::Int(h)) => format!("{:02}", h.rem_euclid(24)),
+                (_, KeyVal::Int(i)) => i.to_string(),
+                (_, KeyVal::Str(s)) => hive_escape(s),
+            };
+            path.push_str(&hive_escape(k.name()));
+            path.push('=');
+            path.push_str(&value);
+            path.push('/');
+        }
+        path
+    }
+
+    /// Writes a batch's rows to their partitions' part files.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), Error> {
+        let n = batch.num_rows();
+        if n == 0 {
+            return Ok(());
+        }
+        self.rows_since_input += n as u64;
+        self.unit_rows += n as u64;
+        if self.keys.is_empty() {
+            return self.write_to(String::new(), batch);
+        }
+        // Group rows by key, looking the key up only where it changes (flow logs come in time
+        // order, so runs are long).
+        let mut groups: HashMap<Vec<KeyVal<'_>>, Vec<u32>> = HashMap::new();
+        let mut order: Vec<Vec<KeyVal<'_>>> = Vec::new();
+        let mut key = Vec::with_capacity(self.keys.len());
+        let mut prev: Option<Vec<KeyVal<'_>>> = None;
+        let mut run: Vec<u32> = Vec::new();
+        for row in 0..n {
+            self.key_of(batch, row, &mut key);
+            if prev.as_ref() != Some(&key) {
+                if let Some(p) = prev.take() {
+                    let g = groups.entry(p.clone()).or_insert_with(|| {
+                        order.push(p);
+                        Vec::new()
+                    });
+                    g.append(&mut run);
+                }
+                prev = Some(key.clone());
+            }
+            run.push(row as u32);
+        }
+        if let Some(p) = prev.take() {
+            let g = groups.entry(p.clone()).or_insert_with(|| {
+                order.push(p);
+                Vec::new()
+            });
+            g.append(&mut run);
+        }
+        for k in order {
+            let rows = groups.remove(&k).expect("grouped");
+            let path = self.path_of(&k);
+            if rows.len() == n {
+                return self.write_to(path, batch);
+            }
+            let idx = UInt32Array::from(rows);
+            let part = arrow::compute::take_record_batch(batch, &idx)
+                .map_err(|e| Error::Usage(format!("internal: {e}")))?;
+            self.write_to(path, &part)?;
+        }
+        Ok(())
+    }
+
+    fn write_to(&mut self, rel_dir: String, batch: &RecordBatch) -> Result<(), Error> {
+        self.tick += 1;
+        if !self.open.contains_key(&rel_dir) {
+            if self.open.len() >= self.opts.max_open_files.max(1) {
+                let lru = self
+                    .open
+                    .iter()
+                    .min_by_key(|(_, p)| p.last_used)
+                    .map(|(k, _)| k.clone())
+                    .expect("open is not empty");
+                self.finish_part(&lru)?;
+            }
+            let dir = self.dir.join(&rel_dir);
+            std::fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
+            let name = format!("part-u{:06}-{:05}.parquet", self.unit, self.seq);
+            self.seq += 1;
+            let tmp = dir.join(format!(".{name}.tmp"));
+            let file = File::create(&tmp).map_err(|e| io_err(&tmp, e))?;
+            let sink = ParquetSink::new(
+                BufWriter::with_capacity(1 << 20, file),
+                &tmp.display().to_string(),
+                self.schema.clone(),
+                &self.opts.parquet,
+            )?;
+            self.open.insert(
+                rel_dir.clone(),
+                Part {
+                    sink,
+                    tmp,
+                    rel: format!("{rel_dir}{name}"),
+                    last_used: 0,
+                },
+            );
+        }
+        let part = self.open.get_mut(&rel_dir).expect("opened above");
+        part.last_used = self.tick;
+        part.sink.write(batch)?;
+        if part.sink.estimated_bytes() as u64 >= self.opts.target_file_bytes {
+            self.finish_part(&rel_dir)?;
+        }
+        Ok(())
+    }
+
+    fn finish_part(&mut self, rel_dir: &str) -> Result<(), Error> {
+        let Some(part) = self.open.remove(rel_dir) else {
+            return Ok(());
+        };
+        let w = part.sink.finish()?;
+        let file = w
+            .into_inner()
+            .map_err(|e| io_err(&part.tmp, e.into_error()))?;
+        self.finished.push(Finished {
+            tmp: part.tmp,
+            rel: part.rel,
+            file,
+        });
+        Ok(())
+    }
+
+    /// Records that an input's rows have all been written; commits the unit when it is big
+    /// enough.
+    pub fn input_done(&mut self, done: &InputDone) -> Result<(), Error> {
+        let (id, stdin) = match identity(&done.input) {
+            Some(id) => (id, false),
+            None => (
+                Identity {
+                    name: done.name.clone(),
+                    size: None,
+                    mtime_ns: None,
+                    etag: None,
+                },
+                true,
+            ),
+        };
+        self.unit_inputs.push(InputRecord {
+            id,
+            records: done.records,
+            rows: std::mem::take(&mut self.rows_since_input),
+            rejected: done.rejected,
+            failed: done.failed.clone(),
+            stdin,
+        });
+        if self.unit_rows >= self.opts.commit_rows {
+            self.commit()?;
+        }
+        Ok(())
+    }
+
+    /// Finishes the unit's files, renames them into place, then records the unit.
+    fn commit(&mut self) -> Result<(), Error> {
+        let open: Vec<String> = self.open.keys().cloned().collect();
+        for k in open {
+            self.finish_part(&k)?;
+        }
+        if self.unit_inputs.is_empty() && self.finished.is_empty() {
+            return Ok(());
+        }
+        let mut files = Vec::new();
+        for f in self.finished.drain(..) {
+            f.file.sync_all().map_err(|e| io_err(&f.tmp, e))?;
+            let dest = self.dir.join(&f.rel);
+            std::fs::rename(&f.tmp, &dest).map_err(|e| io_err(&dest, e))?;
+            files.push(f.rel);
+        }
+        let unit = Unit {
+            unit: self.unit,
+            inputs: std::mem::take(&mut self.unit_inputs),
+            rows: self.unit_rows,
+            files,
+        };
+        let path = self.dir.join(MANIFEST);
+        let mut m = OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(|e| io_err(&path, e))?;
+        let line = serde_json::to_string(&unit).expect("JSON") + "\n";
+        m.write_all(line.as_bytes())
+            .and_then(|()| m.sync_all())
+            .map_err(|e| io_err(&path, e))?;
+        self.files_written += unit.files.len() as u64;
+        self.units_committed += 1;
+        self.unit += 1;
+        self.seq = 0;
+        self.unit_rows = 0;
+        Ok(())
+    }
+
+    /// Commits what is left. Rows after the last finished input (a run stopped by an error)
+    /// are not committed.
+    pub fn finish(mut self) -> Result<DatasetSink, Error> {
+        self.commit()?;
+        Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_keeps_every_value_one_segment_below() {
+        for v in [
+            "..",
+            ".",
+            "../../etc",
+            "a/b",
+            "a\\b",
+            "\0",
+            "x\0y",
+            ".hidden",
+            "=",
+            "%41",
+            "é",
+            "us-east-1",
+            "",
+        ] {
+            let e = hive_escape(v);
+            assert!(
+                !e.contains('/') && !e.contains('\\') && !e.contains('\0'),
+                "{v:?} → {e}"
+            );
+            assert!(!e.starts_with('.'), "{v:?} → {e}");
+            assert!(!e.is_empty());
+            let p = Path::new("base").join(format!("k={e}"));
+            assert_eq!(p.components().count(), 2, "{v:?} → {e}");
+        }
+        assert_eq!(hive_escape("us-east-1"), "us-east-1");
+        assert_eq!(hive_escape("123456789012"), "123456789012");
+        assert_eq!(hive_escape(".."), "%2E.");
+        assert_eq!(hive_escape("a/b"), "a%2Fb");
+        assert_eq!(hive_escape(""), DEFAULT_PARTITION);
+        let long = "x".repeat(10_000);
+        let e = hive_escape(&long);
+        assert!(e.len() <= MAX_VALUE_LEN, "{}", e.len());
+        assert_ne!(
+            e,
+            hive_escape(&"x".repeat(9_999)),
+            "distinct long values stay distinct"
+        );
+        let long_esc = "/".repeat(500);
+        let e = hive_escape(&long_esc);
+        assert!(e.len() <= MAX_VALUE_LEN);
+        assert!(!e.split('~').next().unwrap().ends_with('%'));
+    }
+
+    #[test]
+    fn dates_from_day_numbers() {
+        assert_eq!(civil(0), (1970, 1, 1));
+        assert_eq!(civil(19_000), (2022, 1, 8));
+        assert_eq!(civil(-1), (1969, 12, 31));
+        assert_eq!(civil(20_507), (2026, 2, 23));
+        // Against a slow count of days.
+        let (mut y, mut m, mut d) = (1970i64, 1u32, 1u32);
+        let dim = |y: i64, m: u32| match m {
+            2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+            2 => 28,
+            4 | 6 | 9 | 11 => 30,
+            _ => 31,
+        };
+        for n in 0..40_000 {
+            assert_eq!(civil(n), (y, m, d), "day {n}");
+            d += 1;
+            if d > dim(y, m) {
+                d = 1;
+                m += 1;
+                if m > 12 {
+                    m = 1;
+                    y += 1;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn partition_by_parsing() {
+        let k = parse_partition_by(&["date,region".into(), "account-id".into()]).unwrap();
+        assert_eq!(
+            k,
+            vec![
+                PartKey::Date,
+                PartKey::Column("region".into()),
+                PartKey::Column("account_id".into())
+            ]
+        );
+        assert!(parse_partition_by(&["date,date".into()]).is_err());
+    }
+}
