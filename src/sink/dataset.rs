@@ -17,7 +17,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use arrow::array::{Array, Int32Array, Int64Array, StringArray, UInt32Array};
+use arrow::array::{Array, Int32Array, Int64Array, StringArray};
 use arrow::datatypes::{DataType, SchemaRef};
 use arrow::record_batch::RecordBatch;
 
@@ -504,7 +504,21 @@ struct Part {
     tmp: PathBuf,
     rel: String,
     last_used: u64,
+    /// The batch that last wrote to it.
+    last_batch: u64,
+    /// Rows gathered for the next encode: batches and which of their rows (`None`: all).
+    pending: Vec<(RecordBatch, Option<Vec<u32>>)>,
+    pending_rows: usize,
 }
+
+/// A part's gathered rows are encoded once they reach this many.
+const GATHER_ROWS: usize = 65_536;
+/// A part file no batch has written to for this many batches is finished.
+const IDLE_BATCHES: u64 = 64;
+/// A piece of at least this many rows is encoded at once, not gathered.
+const DIRECT_ROWS: usize = 2048;
+/// All parts' gathered rows are encoded once they reach this many together.
+const MAX_GATHERED_ROWS: usize = 1 << 20;
 
 /// A finished part file, waiting for its unit's commit.
 struct Finished {
@@ -543,6 +557,8 @@ pub struct DatasetSink {
     unit_inputs: Vec<InputRecord>,
     unit_rows: u64,
     rows_since_input: u64,
+    pending_rows: usize,
+    batches: u64,
     /// Files committed by this run.
     pub files_written: u64,
     /// Units committed by this run.
@@ -604,60 +620,155 @@ impl DatasetSink {
             unit_inputs: Vec::new(),
             unit_rows: 0,
             rows_since_input: 0,
+            pending_rows: 0,
+            batches: 0,
             files_written: 0,
             units_committed: 0,
         })
     }
 
-    fn key_of<'a>(&self, batch: &'a RecordBatch, row: usize, out: &mut Vec<KeyVal<'a>>) {
-        out.clear();
+    /// Each row's partition as a small number, column by column: per key, the distinct values
+    /// of the batch in order of appearance (looked up only where a value differs from the row
+    /// before), combined into one code per row. Returns the codes and each code's key.
+    fn codes<'a>(&self, batch: &'a RecordBatch) -> (Vec<u64>, Vec<Vec<KeyVal<'a>>>) {
+        let n = batch.num_rows();
+        let mut row_codes = vec![0u64; n];
+        let mut cur_card = 1u64;
+        let mut per_key: Vec<Vec<u32>> = Vec::with_capacity(self.keys.len());
+        let mut dicts: Vec<Vec<KeyVal<'a>>> = Vec::with_capacity(self.keys.len());
         for (k, src) in &self.keys {
-            let v = match src {
-                KeySource::Absent => KeyVal::Null,
-                KeySource::Start(i) => {
-                    let a = batch.column(*i);
-                    match a.as_any().downcast_ref::<Int64Array>() {
-                        Some(a) if a.is_valid(row) => {
-                            let t = a.value(row);
-                            KeyVal::Int(match k {
-                                PartKey::Hour => t.div_euclid(3600),
-                                _ => t.div_euclid(86_400),
-                            })
-                        }
-                        _ => KeyVal::Null,
+            let mut dict: Vec<KeyVal<'a>> = Vec::new();
+            let mut index: HashMap<KeyVal<'a>, u32> = HashMap::new();
+            let mut codes = vec![0u32; n];
+            let mut code_of = |v: KeyVal<'a>| -> u32 {
+                // Few distinct values (the usual case): a scan beats hashing.
+                if dict.len() <= 16 {
+                    if let Some(p) = dict.iter().position(|d| *d == v) {
+                        return p as u32;
+                    }
+                    if dict.len() < 16 {
+                        dict.push(v);
+                        return (dict.len() - 1) as u32;
+                    }
+                    for (i, d) in dict.iter().enumerate() {
+                        index.insert(d.clone(), i as u32);
                     }
                 }
-                KeySource::Column(i) => {
-                    let a = batch.column(*i);
-                    if a.is_null(row) {
-                        KeyVal::Null
-                    } else {
-                        match a.data_type() {
-                            DataType::Utf8 => KeyVal::Str(
-                                a.as_any()
-                                    .downcast_ref::<StringArray>()
-                                    .expect("utf8")
-                                    .value(row),
-                            ),
-                            DataType::Int32 => KeyVal::Int(i64::from(
-                                a.as_any()
-                                    .downcast_ref::<Int32Array>()
-                                    .expect("int32")
-                                    .value(row),
-                            )),
-                            DataType::Int64 => KeyVal::Int(
-                                a.as_any()
-                                    .downcast_ref::<Int64Array>()
-                                    .expect("int64")
-                                    .value(row),
-                            ),
-                            _ => KeyVal::Null,
-                        }
-                    }
-                }
+                *index.entry(v.clone()).or_insert_with(|| {
+                    dict.push(v);
+                    (dict.len() - 1) as u32
+                })
             };
-            out.push(v);
+            let col = match src {
+                KeySource::Absent => None,
+                KeySource::Start(i) | KeySource::Column(i) => Some(batch.column(*i)),
+            };
+            match (src, col) {
+                (KeySource::Start(_), Some(a)) => {
+                    let a = a.as_any().downcast_ref::<Int64Array>();
+                    let div = if *k == PartKey::Hour { 3600 } else { 86_400 };
+                    let mut prev: Option<(Option<i64>, u32)> = None;
+                    for (r, c) in codes.iter_mut().enumerate() {
+                        let v = a
+                            .filter(|a| a.is_valid(r))
+                            .map(|a| a.value(r).div_euclid(div));
+                        *c = match prev {
+                            Some((p, code)) if p == v => code,
+                            _ => {
+                                let code = code_of(v.map_or(KeyVal::Null, KeyVal::Int));
+                                prev = Some((v, code));
+                                code
+                            }
+                        };
+                    }
+                }
+                (KeySource::Column(_), Some(a)) => match a.data_type() {
+                    DataType::Utf8 => {
+                        let a = a.as_any().downcast_ref::<StringArray>().expect("utf8");
+                        let mut prev: Option<(Option<&str>, u32)> = None;
+                        for (r, c) in codes.iter_mut().enumerate() {
+                            let v = a.is_valid(r).then(|| a.value(r));
+                            *c = match prev {
+                                Some((p, code)) if p == v => code,
+                                _ => {
+                                    let code = code_of(v.map_or(KeyVal::Null, KeyVal::Str));
+                                    prev = Some((v, code));
+                                    code
+                                }
+                            };
+                        }
+                    }
+                    DataType::Int32 | DataType::Int64 => {
+                        let vals: Vec<Option<i64>> = match a.data_type() {
+                            DataType::Int32 => a
+                                .as_any()
+                                .downcast_ref::<Int32Array>()
+                                .expect("int32")
+                                .iter()
+                                .map(|v| v.map(i64::from))
+                                .collect(),
+                            _ => a
+                                .as_any()
+                                .downcast_ref::<Int64Array>()
+                                .expect("int64")
+                                .iter()
+                                .collect(),
+                        };
+                        let mut prev: Option<(Option<i64>, u32)> = None;
+                        for (c, v) in codes.iter_mut().zip(vals) {
+                            *c = match prev {
+                                Some((p, code)) if p == v => code,
+                                _ => {
+                                    let code = code_of(v.map_or(KeyVal::Null, KeyVal::Int));
+                                    prev = Some((v, code));
+                                    code
+                                }
+                            };
+                        }
+                    }
+                    _ => {
+                        code_of(KeyVal::Null);
+                    }
+                },
+                _ => {
+                    code_of(KeyVal::Null);
+                }
+            }
+            let card = dict.len().max(1) as u64;
+            if cur_card.checked_mul(card).is_none_or(|p| p > 1 << 40) {
+                // Renumber the codes so far densely, so the product can't overflow.
+                let mut dense: HashMap<u64, u64> = HashMap::new();
+                for rc in row_codes.iter_mut() {
+                    let next = dense.len() as u64;
+                    *rc = *dense.entry(*rc).or_insert(next);
+                }
+                cur_card = dense.len().max(1) as u64;
+            }
+            for (rc, c) in row_codes.iter_mut().zip(&codes) {
+                *rc = *rc * card + u64::from(*c);
+            }
+            cur_card *= card;
+            per_key.push(codes);
+            dicts.push(dict);
         }
+        // Group numbers in order of first appearance; each group's key from its first row.
+        let mut keys = Vec::new();
+        let mut seen: HashMap<u64, u64> = HashMap::new();
+        for (r, rc) in row_codes.iter_mut().enumerate() {
+            let next = seen.len() as u64;
+            let g = *seen.entry(*rc).or_insert_with(|| {
+                keys.push(
+                    dicts
+                        .iter()
+                        .zip(&per_key)
+                        .map(|(d, codes)| d[codes[r] as usize].clone())
+                        .collect::<Vec<_>>(),
+                );
+                next
+            });
+            *rc = g;
+        }
+        (row_codes, keys)
     }
 
     fn path_of(&self, key: &[KeyVal<'_>]) -> String {
@@ -692,52 +803,69 @@ impl DatasetSink {
         }
         self.rows_since_input += n as u64;
         self.unit_rows += n as u64;
+        self.batches += 1;
+        if self.batches.is_multiple_of(16) {
+            // Partitions that stopped receiving rows (an hour that is over) are finished, so
+            // their encoders' memory goes.
+            let idle: Vec<String> = self
+                .open
+                .iter()
+                .filter(|(_, p)| self.batches - p.last_batch > IDLE_BATCHES)
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in idle {
+                self.finish_part(&k)?;
+            }
+        }
         if self.keys.is_empty() {
-            return self.write_to(String::new(), batch);
+            return self.write_to(String::new(), batch.clone());
         }
-        // Group rows by key, looking the key up only where it changes (flow logs come in time
-        // order, so runs are long).
-        let mut groups: HashMap<Vec<KeyVal<'_>>, Vec<u32>> = HashMap::new();
-        let mut order: Vec<Vec<KeyVal<'_>>> = Vec::new();
-        let mut key = Vec::with_capacity(self.keys.len());
-        let mut prev: Option<Vec<KeyVal<'_>>> = None;
-        let mut run: Vec<u32> = Vec::new();
-        for row in 0..n {
-            self.key_of(batch, row, &mut key);
-            if prev.as_ref() != Some(&key) {
-                if let Some(p) = prev.take() {
-                    let g = groups.entry(p.clone()).or_insert_with(|| {
-                        order.push(p);
-                        Vec::new()
-                    });
-                    g.append(&mut run);
-                }
-                prev = Some(key.clone());
-            }
-            run.push(row as u32);
+        let (groups, keys) = self.codes(batch);
+        if keys.len() == 1 {
+            let path = self.path_of(&keys[0]);
+            return self.write_to(path, batch.clone());
         }
-        if let Some(p) = prev.take() {
-            let g = groups.entry(p.clone()).or_insert_with(|| {
-                order.push(p);
-                Vec::new()
-            });
-            g.append(&mut run);
+        let mut rows: Vec<Vec<u32>> = vec![Vec::new(); keys.len()];
+        for (r, g) in groups.iter().enumerate() {
+            rows[*g as usize].push(r as u32);
         }
-        for k in order {
-            let rows = groups.remove(&k).expect("grouped");
-            let path = self.path_of(&k);
-            if rows.len() == n {
-                return self.write_to(path, batch);
-            }
-            let idx = UInt32Array::from(rows);
-            let part = arrow::compute::take_record_batch(batch, &idx)
-                .map_err(|e| Error::Usage(format!("internal: {e}")))?;
-            self.write_to(path, &part)?;
+        // Copying each partition's rows out now (take) and joining the pieces when encoding
+        // (concat) measured faster than one interleave from the retained batches.
+        // The copies of all groups' columns run in parallel (this thread would be the bottleneck).
+        use rayon::prelude::*;
+        let idx: Vec<arrow::array::UInt32Array> = rows.into_iter().map(Into::into).collect();
+        let work: Vec<(usize, usize)> = (0..idx.len())
+            .flat_map(|g| (0..batch.num_columns()).map(move |c| (g, c)))
+            .collect();
+        let cols = work
+            .par_iter()
+            .map(|&(g, c)| arrow::compute::take(batch.column(c), &idx[g], None))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Error::Usage(format!("internal: {e}")))?;
+        let mut cols = cols.into_iter();
+        for key in &keys {
+            let path = self.path_of(key);
+            let part = RecordBatch::try_new(
+                batch.schema(),
+                cols.by_ref().take(batch.num_columns()).collect(),
+            )
+            .map_err(|e| Error::Usage(format!("internal: {e}")))?;
+            self.write_rows(path, part, None)?;
         }
         Ok(())
     }
 
-    fn write_to(&mut self, rel_dir: String, batch: &RecordBatch) -> Result<(), Error> {
+    fn write_to(&mut self, rel_dir: String, batch: RecordBatch) -> Result<(), Error> {
+        self.write_rows(rel_dir, batch, None)
+    }
+
+    /// Gathers `rows` of `batch` (all of them with `None`) for the part file of `rel_dir`.
+    fn write_rows(
+        &mut self,
+        rel_dir: String,
+        batch: RecordBatch,
+        rows: Option<Vec<u32>>,
+    ) -> Result<(), Error> {
         self.tick += 1;
         if !self.open.contains_key(&rel_dir) {
             if self.open.len() >= self.opts.max_open_files.max(1) {
@@ -768,19 +896,83 @@ impl DatasetSink {
                     tmp,
                     rel: format!("{rel_dir}{name}"),
                     last_used: 0,
+                    last_batch: self.batches,
+                    pending: Vec::new(),
+                    pending_rows: 0,
                 },
             );
         }
         let part = self.open.get_mut(&rel_dir).expect("opened above");
         part.last_used = self.tick;
-        part.sink.write(batch)?;
+        part.last_batch = self.batches;
+        // Small pieces are gathered and encoded together: encoding has a cost per call, and
+        // rows picked from many batches are copied once, when gathered.
+        let n = rows.as_ref().map_or(batch.num_rows(), Vec::len);
+        if n >= DIRECT_ROWS && rows.is_none() {
+            // Big enough to encode on its own: no copy.
+            self.flush_part(&rel_dir)?;
+            if let Some(part) = self.open.get_mut(&rel_dir) {
+                part.sink.write(&batch)?;
+                if part.sink.estimated_bytes() as u64 >= self.opts.target_file_bytes {
+                    self.finish_part(&rel_dir)?;
+                }
+            }
+            return Ok(());
+        }
+        part.pending_rows += n;
+        self.pending_rows += n;
+        part.pending.push((batch, rows));
+        if part.pending_rows >= GATHER_ROWS {
+            self.flush_part(&rel_dir)?;
+        }
+        if self.pending_rows >= MAX_GATHERED_ROWS {
+            let keys: Vec<String> = self.open.keys().cloned().collect();
+            for k in keys {
+                self.flush_part(&k)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Encodes a part's gathered rows; finishes the file when it has reached its size.
+    fn flush_part(&mut self, rel_dir: &str) -> Result<(), Error> {
+        let Some(part) = self.open.get_mut(rel_dir) else {
+            return Ok(());
+        };
+        if part.pending.is_empty() {
+            return Ok(());
+        }
+        let pending = std::mem::take(&mut part.pending);
+        self.pending_rows -= part.pending_rows;
+        part.pending_rows = 0;
+        let internal = |e: arrow::error::ArrowError| Error::Usage(format!("internal: {e}"));
+        let batch = if pending.iter().all(|(_, rows)| rows.is_none()) {
+            let whole: Vec<RecordBatch> = pending.into_iter().map(|(b, _)| b).collect();
+            if whole.len() == 1 {
+                whole.into_iter().next().expect("one")
+            } else {
+                arrow::compute::concat_batches(&self.schema, &whole).map_err(internal)?
+            }
+        } else {
+            let mut indices = Vec::new();
+            for (i, (b, rows)) in pending.iter().enumerate() {
+                match rows {
+                    Some(rows) => indices.extend(rows.iter().map(|&r| (i, r as usize))),
+                    None => indices.extend((0..b.num_rows()).map(|r| (i, r))),
+                }
+            }
+            let batches: Vec<&RecordBatch> = pending.iter().map(|(b, _)| b).collect();
+            arrow::compute::interleave_record_batch(&batches, &indices).map_err(internal)?
+        };
+        part.sink.write(&batch)?;
         if part.sink.estimated_bytes() as u64 >= self.opts.target_file_bytes {
-            self.finish_part(&rel_dir)?;
+            self.finish_part(rel_dir)?;
         }
         Ok(())
     }
 
     fn finish_part(&mut self, rel_dir: &str) -> Result<(), Error> {
+        self.flush_part(rel_dir)?;
         let Some(part) = self.open.remove(rel_dir) else {
             return Ok(());
         };
