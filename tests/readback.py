@@ -240,6 +240,50 @@ def run_case(binary, tmp, name, src, fields, extra):
     con.close()
 
 
+def check_partitioned(binary, tmp):
+    """A dataset written with --partition-by date,account_id reads back through Hive partitioning
+    in DuckDB and pyarrow: same rows as the naive oracle, partition values equal to the columns."""
+    import datetime
+
+    import duckdb
+    import pyarrow.dataset as pads
+
+    src = os.path.join(REPO, "testdata", "query", "logs", "vpc-all.log")
+    out = os.path.join(tmp, "partitioned")
+    stats = os.path.join(tmp, "partitioned.stats.json")
+    cmd = [binary, "convert", src, "-o", out, "--partition-by", "date,account_id",
+           "--stats", stats, "-q", "--commit-rows", "400", "--target-file-mb", "1"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr[:2000]
+    oracle = Oracle(src, None)
+    cols = oracle.columns
+    want = [tuple(oracle.values[j][i] for j in range(len(cols))) for i in range(oracle.rows)]
+    glob = os.path.join(out, "**", "*.parquet")
+    con = duckdb.connect()
+    sel = ", ".join(f'"{c}"' for c in cols)
+    got = con.execute(
+        f"SELECT {sel} FROM read_parquet('{glob}', hive_partitioning = true, "
+        "hive_types_autocast = false)"
+    ).fetchall()
+    assert sorted(got, key=repr) == sorted(want, key=repr), "duckdb rows differ from the oracle"
+    bad = con.execute(
+        f"SELECT count(*) FROM read_parquet('{glob}', hive_partitioning = true, "
+        "hive_types_autocast = false) WHERE strftime(to_timestamp(start), '%Y-%m-%d') <> date"
+    ).fetchone()[0]
+    assert bad == 0, f"{bad} rows in the wrong date partition"
+    ds = pads.dataset(out, format="parquet", partitioning="hive",
+                      exclude_invalid_files=True, ignore_prefixes=[".", "_"])
+    assert ds.count_rows() == oracle.rows, (ds.count_rows(), oracle.rows)
+    for frag in ds.get_fragments():
+        part = os.path.relpath(os.path.dirname(frag.path), out)
+        date_dir, acct_dir = part.split(os.sep)
+        t = frag.to_table(columns=["start", "account_id"])
+        for start, acct in zip(t.column("start").to_pylist(), t.column("account_id").to_pylist()):
+            day = datetime.datetime.fromtimestamp(start, datetime.timezone.utc).strftime("%Y-%m-%d")
+            assert date_dir == f"date={day}", (part, start)
+            assert acct_dir == f"account_id={acct}", (part, acct)
+
+
 def check_registry(binary):
     """The binary's own field list agrees with the type rules this script checks against."""
     p = subprocess.run([binary, "fields", "--json"], capture_output=True, text=True, timeout=30)
@@ -330,6 +374,8 @@ def main():
         check("prepare inputs", prepare_inputs, tmp, cases)
         for name, src, fields, extra in cases:
             run_case(binary, tmp, name, src, fields, extra)
+        check("partitioned dataset read through Hive partitioning (duckdb, pyarrow)",
+              check_partitioned, binary, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"# {time.time() - t0:.1f} s")
