@@ -790,18 +790,8 @@ impl Decoder {
                 let mut line_base = 0u64;
                 let mut offset = 0u64;
                 loop {
-                    let block = match rx.recv() {
-                        Ok(Fetched::Block(b)) => b,
-                        Err(_) => break,
-                        Ok(Fetched::Failed(e)) => {
-                            stats.failed_inputs += 1;
-                            on_notice(Notice::Failed(Error::Read {
-                                input: name.clone(),
-                                offset,
-                                source: e,
-                            }));
-                            break;
-                        }
+                    let Some(block) = next_block(&rx, &name, offset, stats, on_notice) else {
+                        break;
                     };
                     let data = block.bytes();
                     let ranges = crate::chunk::split(data, self.opts.chunk_bytes);
@@ -834,18 +824,9 @@ impl Decoder {
                                 raw: &r.raw,
                             });
                         }
-                        if let (Some(limit), Some(last)) =
-                            (self.opts.max_rejects, out.rejects.last())
-                            && limit.exceeded(stats.rejected, stats.records)
-                        {
-                            return Err(Error::TooManyRejects {
-                                rejected: stats.rejected,
-                                records: stats.records,
-                                limit: limit.describe(),
-                                input: name.clone(),
-                                line: line_base + last.line_in_chunk + 1,
-                                reason: last.reason.clone(),
-                            });
+                        if let Some(last) = out.rejects.last() {
+                            let line = line_base + last.line_in_chunk + 1;
+                            self.check_rejects(stats, &name, line, &last.reason)?;
                         }
                         line_base += out.lines;
                         if let Some(b) = out.batch {
@@ -893,18 +874,8 @@ impl Decoder {
         let mut counts = envelope::ExtractCounts::default();
         let mut offset = 0u64;
         loop {
-            let block = match rx.recv() {
-                Ok(Fetched::Block(b)) => b,
-                Err(_) => break,
-                Ok(Fetched::Failed(e)) => {
-                    stats.failed_inputs += 1;
-                    on_notice(Notice::Failed(Error::Read {
-                        input: name.to_string(),
-                        offset,
-                        source: e,
-                    }));
-                    break;
-                }
+            let Some(block) = next_block(&rx, name, offset, stats, on_notice) else {
+                break;
             };
             let data = block.bytes();
             let items = envelope::extract(data, block.offset, self.opts.chunk_bytes, &mut counts);
@@ -1008,6 +979,30 @@ impl Decoder {
                 })
             }
             _ => Ok(()),
+        }
+    }
+}
+
+/// The input's next block from its reader thread; `None` at its end, or when it failed (reported,
+/// with the offset reached, and counted).
+fn next_block(
+    rx: &mpsc::Receiver<Fetched>,
+    name: &str,
+    offset: u64,
+    stats: &mut Stats,
+    on_notice: &mut dyn FnMut(Notice),
+) -> Option<source::Block> {
+    match rx.recv() {
+        Ok(Fetched::Block(b)) => Some(b),
+        Err(_) => None,
+        Ok(Fetched::Failed(e)) => {
+            stats.failed_inputs += 1;
+            on_notice(Notice::Failed(Error::Read {
+                input: name.to_string(),
+                offset,
+                source: e,
+            }));
+            None
         }
     }
 }
