@@ -354,3 +354,41 @@ fn unpartitioned_directory_and_refusals() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("no such column"));
 }
+
+#[test]
+fn many_partitions_in_one_batch_each_row_where_it_belongs() {
+    // 50 distinct ports interleaved row by row: more groups per batch than the small-group scan
+    // handles, so the hash-map path runs too; and more partitions than --max-open-files.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut text = String::from(
+        "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n",
+    );
+    for i in 0..5000 {
+        text.push_str(&format!(
+            "2 123456789012 eni-1 10.0.0.1 10.0.0.2 {i} {} 6 1 40 1700000000 1700000060 ACCEPT OK\n",
+            1000 + (i * 7) % 50
+        ));
+    }
+    let input = tmp.path().join("ports.log");
+    std::fs::write(&input, text).unwrap();
+    let out = tmp.path().join("ds");
+    run_ok(
+        &input,
+        &out,
+        &["--partition-by", "dstport", "--max-open-files", "8"],
+    );
+    let (rows, hidden) = dataset_rows(&out);
+    assert!(hidden.is_empty());
+    assert_eq!(rows.len(), 5000);
+    let mut dirs = std::collections::BTreeSet::new();
+    for r in &rows {
+        let (part, cells) = r.split_once('|').unwrap();
+        let port = cells
+            .split('|')
+            .find_map(|c| c.strip_prefix("dstport:int32="))
+            .unwrap();
+        assert_eq!(part, format!("dstport={port}"));
+        dirs.insert(part.to_string());
+    }
+    assert_eq!(dirs.len(), 50);
+}

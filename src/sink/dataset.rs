@@ -753,19 +753,37 @@ impl DatasetSink {
         }
         // Group numbers in order of first appearance; each group's key from its first row.
         let mut keys = Vec::new();
+        // A few groups (the usual case) are found by a scan; many through a hash map.
         let mut seen: HashMap<u64, u64> = HashMap::new();
+        let mut few: Vec<u64> = Vec::new();
         for (r, rc) in row_codes.iter_mut().enumerate() {
-            let next = seen.len() as u64;
-            let g = *seen.entry(*rc).or_insert_with(|| {
-                keys.push(
-                    dicts
-                        .iter()
-                        .zip(&per_key)
-                        .map(|(d, codes)| d[codes[r] as usize].clone())
-                        .collect::<Vec<_>>(),
-                );
-                next
-            });
+            let found = if seen.is_empty() {
+                few.iter().position(|c| c == rc).map(|g| g as u64)
+            } else {
+                seen.get(rc).copied()
+            };
+            let g = match found {
+                Some(g) => g,
+                None => {
+                    keys.push(
+                        dicts
+                            .iter()
+                            .zip(&per_key)
+                            .map(|(d, codes)| d[codes[r] as usize].clone())
+                            .collect::<Vec<_>>(),
+                    );
+                    let g = (keys.len() - 1) as u64;
+                    if seen.is_empty() && few.len() < 16 {
+                        few.push(*rc);
+                    } else {
+                        if seen.is_empty() {
+                            seen.extend(few.iter().enumerate().map(|(i, c)| (*c, i as u64)));
+                        }
+                        seen.insert(*rc, g);
+                    }
+                    g
+                }
+            };
             *rc = g;
         }
         (row_codes, keys)
