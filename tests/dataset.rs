@@ -392,3 +392,65 @@ fn many_partitions_in_one_batch_each_row_where_it_belongs() {
     }
     assert_eq!(dirs.len(), 50);
 }
+
+#[test]
+fn no_rows_lost_when_a_file_fills_up_between_small_and_big_pieces() {
+    // Phase 1: ten ports interleaved (small pieces per batch, gathered: ~60,000 rows per port,
+    // over 1 MB encoded); phase 2: long runs of one port (big pieces, written directly). With
+    // 1 MB part files, the gathered rows fill a file up just as a big piece arrives; every row
+    // must still land in a file exactly once (an earlier version dropped that big piece).
+    let tmp = tempfile::tempdir().unwrap();
+    let mut text = String::from(
+        "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n",
+    );
+    let mut n = 0u64;
+    for i in 0..600_000u64 {
+        text.push_str(&format!(
+            "2 123456789012 eni-{i:x} 10.{}.{}.{} 10.0.0.2 {} {} 6 {} {} {} {} ACCEPT OK\n",
+            i % 250,
+            (i / 7) % 250,
+            (i / 13) % 250,
+            i % 65_000,
+            1000 + i % 10,
+            i % 977,
+            i * 31 % 100_003,
+            1_700_000_000 + i,
+            1_700_000_060 + i
+        ));
+        n += 1;
+    }
+    for i in 0..150_000u64 {
+        text.push_str(&format!(
+            "2 123456789012 eni-{i:x} 10.{}.{}.{} 10.0.0.2 {} {} 6 {} {} {} {} ACCEPT OK\n",
+            i % 250,
+            (i / 7) % 250,
+            (i / 11) % 250,
+            i % 65_000,
+            1000 + (i / 20_000) % 10,
+            i % 977,
+            i * 31 % 100_003,
+            1_700_000_000 + i,
+            1_700_000_060 + i
+        ));
+        n += 1;
+    }
+    let input = tmp.path().join("mixed.log");
+    std::fs::write(&input, text).unwrap();
+    let out = tmp.path().join("ds");
+    let st = run_ok(
+        &input,
+        &out,
+        &[
+            "--partition-by",
+            "dstport",
+            "--target-file-mb",
+            "1",
+            "--threads",
+            "2",
+        ],
+    );
+    assert_eq!(st["rows_written"], n);
+    let (rows, hidden) = dataset_rows(&out);
+    assert!(hidden.is_empty());
+    assert_eq!(rows.len() as u64, n, "rows in the dataset's files");
+}

@@ -506,8 +506,8 @@ struct Part {
     last_used: u64,
     /// The batch that last wrote to it.
     last_batch: u64,
-    /// Rows gathered for the next encode: batches and which of their rows (`None`: all).
-    pending: Vec<(RecordBatch, Option<Vec<u32>>)>,
+    /// Rows gathered for the next encode.
+    pending: Vec<RecordBatch>,
     pending_rows: usize,
 }
 
@@ -868,24 +868,44 @@ impl DatasetSink {
                 cols.by_ref().take(batch.num_columns()).collect(),
             )
             .map_err(|e| Error::Usage(format!("internal: {e}")))?;
-            self.write_rows(path, part, None)?;
+            self.write_to(path, part)?;
         }
         Ok(())
     }
 
+    /// Writes `batch` to the part file of `rel_dir`. Small batches are gathered and encoded
+    /// together (encoding has a cost per call); a big one is encoded on its own, without a copy.
     fn write_to(&mut self, rel_dir: String, batch: RecordBatch) -> Result<(), Error> {
-        self.write_rows(rel_dir, batch, None)
+        self.tick += 1;
+        let n = batch.num_rows();
+        let big = n >= DIRECT_ROWS;
+        if big {
+            // What was gathered before goes first, on its own (this may finish the file).
+            self.flush_part(&rel_dir)?;
+        }
+        self.ensure_open(&rel_dir)?;
+        let part = self.open.get_mut(&rel_dir).expect("opened above");
+        part.last_used = self.tick;
+        part.last_batch = self.batches;
+        part.pending_rows += n;
+        self.pending_rows += n;
+        part.pending.push(batch);
+        if big || part.pending_rows >= GATHER_ROWS {
+            self.flush_part(&rel_dir)?;
+        }
+        if self.pending_rows >= MAX_GATHERED_ROWS {
+            let keys: Vec<String> = self.open.keys().cloned().collect();
+            for k in keys {
+                self.flush_part(&k)?;
+            }
+        }
+        Ok(())
     }
 
-    /// Gathers `rows` of `batch` (all of them with `None`) for the part file of `rel_dir`.
-    fn write_rows(
-        &mut self,
-        rel_dir: String,
-        batch: RecordBatch,
-        rows: Option<Vec<u32>>,
-    ) -> Result<(), Error> {
-        self.tick += 1;
-        if !self.open.contains_key(&rel_dir) {
+    /// Opens a new part file for `rel_dir` unless one is open (finishing the least recently
+    /// written one when too many are).
+    fn ensure_open(&mut self, rel_dir: &str) -> Result<(), Error> {
+        if !self.open.contains_key(rel_dir) {
             if self.open.len() >= self.opts.max_open_files.max(1) {
                 let lru = self
                     .open
@@ -895,7 +915,7 @@ impl DatasetSink {
                     .expect("open is not empty");
                 self.finish_part(&lru)?;
             }
-            let dir = self.dir.join(&rel_dir);
+            let dir = self.dir.join(rel_dir);
             std::fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
             let name = format!("part-u{:06}-{:05}.parquet", self.unit, self.seq);
             self.seq += 1;
@@ -908,7 +928,7 @@ impl DatasetSink {
                 &self.opts.parquet,
             )?;
             self.open.insert(
-                rel_dir.clone(),
+                rel_dir.to_string(),
                 Part {
                     sink,
                     tmp,
@@ -919,35 +939,6 @@ impl DatasetSink {
                     pending_rows: 0,
                 },
             );
-        }
-        let part = self.open.get_mut(&rel_dir).expect("opened above");
-        part.last_used = self.tick;
-        part.last_batch = self.batches;
-        // Small pieces are gathered and encoded together: encoding has a cost per call, and
-        // rows picked from many batches are copied once, when gathered.
-        let n = rows.as_ref().map_or(batch.num_rows(), Vec::len);
-        if n >= DIRECT_ROWS && rows.is_none() {
-            // Big enough to encode on its own: no copy.
-            self.flush_part(&rel_dir)?;
-            if let Some(part) = self.open.get_mut(&rel_dir) {
-                part.sink.write(&batch)?;
-                if part.sink.estimated_bytes() as u64 >= self.opts.target_file_bytes {
-                    self.finish_part(&rel_dir)?;
-                }
-            }
-            return Ok(());
-        }
-        part.pending_rows += n;
-        self.pending_rows += n;
-        part.pending.push((batch, rows));
-        if part.pending_rows >= GATHER_ROWS {
-            self.flush_part(&rel_dir)?;
-        }
-        if self.pending_rows >= MAX_GATHERED_ROWS {
-            let keys: Vec<String> = self.open.keys().cloned().collect();
-            for k in keys {
-                self.flush_part(&k)?;
-            }
         }
         Ok(())
     }
@@ -963,24 +954,11 @@ impl DatasetSink {
         let pending = std::mem::take(&mut part.pending);
         self.pending_rows -= part.pending_rows;
         part.pending_rows = 0;
-        let internal = |e: arrow::error::ArrowError| Error::Usage(format!("internal: {e}"));
-        let batch = if pending.iter().all(|(_, rows)| rows.is_none()) {
-            let whole: Vec<RecordBatch> = pending.into_iter().map(|(b, _)| b).collect();
-            if whole.len() == 1 {
-                whole.into_iter().next().expect("one")
-            } else {
-                arrow::compute::concat_batches(&self.schema, &whole).map_err(internal)?
-            }
+        let batch = if pending.len() == 1 {
+            pending.into_iter().next().expect("one")
         } else {
-            let mut indices = Vec::new();
-            for (i, (b, rows)) in pending.iter().enumerate() {
-                match rows {
-                    Some(rows) => indices.extend(rows.iter().map(|&r| (i, r as usize))),
-                    None => indices.extend((0..b.num_rows()).map(|r| (i, r))),
-                }
-            }
-            let batches: Vec<&RecordBatch> = pending.iter().map(|(b, _)| b).collect();
-            arrow::compute::interleave_record_batch(&batches, &indices).map_err(internal)?
+            arrow::compute::concat_batches(&self.schema, &pending)
+                .map_err(|e| Error::Usage(format!("internal: {e}")))?
         };
         part.sink.write(&batch)?;
         if part.sink.estimated_bytes() as u64 >= self.opts.target_file_bytes {
