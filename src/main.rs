@@ -575,7 +575,7 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
             force: args.force,
         };
         let dir = Path::new(&args.output);
-        let resume = dataset::prepare(dir, &dopts, inputs)?;
+        let mut resume = dataset::prepare(dir, &dopts, inputs)?;
         if !args.quiet {
             if resume.orphans_removed > 0 {
                 eprintln!(
@@ -602,8 +602,9 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
         for f in &resume.skipped_failed {
             eprintln!("vpcflow: warning: skipped, recorded as failed when converted: {f}");
         }
-        dataset_opts = Some(dopts);
-        resume.todo
+        let todo = std::mem::take(&mut resume.todo);
+        dataset_opts = Some((dopts, resume));
+        todo
     } else {
         if args.force {
             bail!("--force applies to dataset directories");
@@ -697,7 +698,9 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
     let stats = match format {
         Format::Parquet if dataset => {
             let dopts = dataset_opts.take().expect("dataset options");
-            let mut sink = dataset::DatasetSink::new(Path::new(&args.output), schema, dopts)?;
+            let (dopts, resume) = dopts;
+            let mut sink =
+                dataset::DatasetSink::new(Path::new(&args.output), schema, dopts, &resume)?;
             let stats = decoder.run_events(
                 |e| match e {
                     vpcflow::decode::Event::Batch(b) => sink.write(&b),

@@ -257,6 +257,8 @@ pub struct Resume {
     pub warnings: Vec<String>,
     /// Rows already in the dataset (committed units kept).
     pub rows_before: u64,
+    /// Number for this run's first unit.
+    pub next_unit: u64,
 }
 
 fn io_err(path: &Path, e: std::io::Error) -> Error {
@@ -386,6 +388,8 @@ pub fn prepare(dir: &Path, opts: &DatasetOptions, inputs: Vec<Input>) -> Result<
     let current: HashMap<String, Option<Identity>> =
         inputs.iter().map(|i| (i.display(), identity(i))).collect();
     let mut redo: Vec<String> = Vec::new();
+    // Files of dropped units (removed below, but not counted as left by killed runs).
+    let mut dropped: HashSet<String> = HashSet::new();
     units.retain(|u| {
         let n = u
             .inputs
@@ -398,6 +402,7 @@ pub fn prepare(dir: &Path, opts: &DatasetOptions, inputs: Vec<Input>) -> Result<
         let changed = n > 0;
         if changed {
             resume.invalidated_units += 1;
+            dropped.extend(u.files.iter().cloned());
             redo.extend(
                 u.inputs
                     .iter()
@@ -411,14 +416,6 @@ pub fn prepare(dir: &Path, opts: &DatasetOptions, inputs: Vec<Input>) -> Result<
         .iter()
         .flat_map(|u| u.files.iter().map(String::as_str))
         .collect();
-    let dropped: HashSet<String> = match read_manifest(&manifest_path) {
-        Ok(Some((_, all))) if !opts.force => all
-            .into_iter()
-            .flat_map(|u| u.files)
-            .filter(|f| !committed.contains(f.as_str()))
-            .collect(),
-        _ => HashSet::new(),
-    };
     // Files no committed unit names: temporary files, and part files of unrecorded or dropped units.
     for f in &files {
         let name = f
@@ -447,6 +444,7 @@ pub fn prepare(dir: &Path, opts: &DatasetOptions, inputs: Vec<Input>) -> Result<
         .map(|r| (r.id.name.as_str(), r))
         .collect();
     resume.rows_before = units.iter().map(|u| u.rows).sum();
+    resume.next_unit = units.iter().map(|u| u.unit + 1).max().unwrap_or(0);
     let named: HashSet<String> = current.keys().cloned().collect();
     for input in inputs {
         let name = input.display();
@@ -566,8 +564,13 @@ pub struct DatasetSink {
 }
 
 impl DatasetSink {
-    /// A writer for `dir` (prepared by [`prepare`]) with the dataset's `schema`.
-    pub fn new(dir: &Path, schema: SchemaRef, opts: DatasetOptions) -> Result<DatasetSink, Error> {
+    /// A writer for `dir`, as [`prepare`] left it, with the dataset's `schema`.
+    pub fn new(
+        dir: &Path,
+        schema: SchemaRef,
+        opts: DatasetOptions,
+        resume: &Resume,
+    ) -> Result<DatasetSink, Error> {
         let mut keys = Vec::new();
         for k in &opts.partition_by {
             let src = if k.is_time() {
@@ -604,9 +607,7 @@ impl DatasetSink {
             };
             keys.push((k.clone(), src));
         }
-        let unit = read_manifest(&dir.join(MANIFEST))?.map_or(0, |(_, units)| {
-            units.iter().map(|u| u.unit + 1).max().unwrap_or(0)
-        });
+        let unit = resume.next_unit;
         Ok(DatasetSink {
             dir: dir.to_path_buf(),
             schema,
