@@ -254,26 +254,8 @@ pub fn open(input: &Input, window: usize) -> io::Result<Blocks> {
 /// Opens an input for block reading, blocks ending at `boundary`.
 pub fn open_with(input: &Input, window: usize, boundary: Boundary) -> io::Result<Blocks> {
     match input {
-        Input::Stdin => {
-            let mut r = BufReader::with_capacity(1 << 20, io::stdin());
-            let gz = r.fill_buf()?.starts_with(&GZIP_MAGIC);
-            let reader: Box<dyn Read + Send> = if gz {
-                Box::new(flate2::bufread::MultiGzDecoder::new(r))
-            } else {
-                Box::new(r)
-            };
-            Ok(Blocks::Stream(StreamBlocks::new(reader, window, boundary)))
-        }
-        Input::S3(o) => {
-            let mut r = BufReader::with_capacity(1 << 20, crate::s3::reader(o)?);
-            let gz = r.fill_buf()?.starts_with(&GZIP_MAGIC);
-            let reader: Box<dyn Read + Send> = if gz {
-                Box::new(flate2::bufread::MultiGzDecoder::new(r))
-            } else {
-                Box::new(r)
-            };
-            Ok(Blocks::Stream(StreamBlocks::new(reader, window, boundary)))
-        }
+        Input::Stdin => stream(io::stdin(), window, boundary),
+        Input::S3(o) => stream(crate::s3::reader(o)?, window, boundary),
         Input::Path(p) => {
             let mut file = File::open(p)?;
             let mut magic = [0u8; 2];
@@ -297,6 +279,18 @@ pub fn open_with(input: &Input, window: usize, boundary: Boundary) -> io::Result
             })
         }
     }
+}
+
+/// Blocks of a stream, decompressed if it starts with gzip's magic bytes.
+fn stream(r: impl Read + Send + 'static, window: usize, boundary: Boundary) -> io::Result<Blocks> {
+    let mut r = BufReader::with_capacity(1 << 20, r);
+    let gz = r.fill_buf()?.starts_with(&GZIP_MAGIC);
+    let reader: Box<dyn Read + Send> = if gz {
+        Box::new(flate2::bufread::MultiGzDecoder::new(r))
+    } else {
+        Box::new(r)
+    };
+    Ok(Blocks::Stream(StreamBlocks::new(reader, window, boundary)))
 }
 
 fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
