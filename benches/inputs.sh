@@ -85,7 +85,7 @@ echo "ratio vpcflow Parquet / zcat floor: $(echo "${results[1]} / ${results[0]}"
 
 if [ "$S3" = 1 ]; then
     PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    "$PY" -m moto.server -H 127.0.0.1 -p "$PORT" >/dev/null 2>&1 &
+    "$PY" -m moto.server -H 127.0.0.1 -p "$PORT" </dev/null >/dev/null 2>&1 &
     MOTO=$!
     trap 'kill $MOTO 2>/dev/null || true' EXIT
     for _ in $(seq 100); do
