@@ -17,7 +17,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use arrow::array::{Array, Int32Array, Int64Array, StringArray};
+use arrow::array::{Array, ArrayRef, Int32Array, Int64Array, StringArray};
 use arrow::datatypes::{DataType, SchemaRef};
 use arrow::record_batch::RecordBatch;
 
@@ -513,8 +513,10 @@ struct Part {
 const GATHER_ROWS: usize = 65_536;
 /// A part file no batch has written to for this many batches is finished.
 const IDLE_BATCHES: u64 = 64;
-/// A piece of at least this many rows is encoded at once, not gathered.
-const DIRECT_ROWS: usize = 2048;
+/// Incoming batches are held until they have this many rows together, then split by partition
+/// in one go: parsed batches are small (a chunk each), and splitting each on its own would leave
+/// many partitions with pieces of a few hundred rows, each with its own copy and encode call.
+const SPLIT_ROWS: usize = 1 << 17;
 /// All parts' gathered rows are encoded once they reach this many together.
 const MAX_GATHERED_ROWS: usize = 1 << 20;
 
@@ -541,6 +543,48 @@ enum KeyVal<'a> {
     Str(&'a str),
 }
 
+/// A multiply-rotate hasher (the Fx scheme) for partition values: short keys that come from
+/// our own data, where SipHash's protection against chosen keys buys nothing and costs a
+/// measurable share of a partitioned run.
+#[derive(Default, Clone, Copy)]
+struct Fx(u64);
+
+impl std::hash::Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        for &b in chunks.remainder() {
+            self.add(u64::from(b));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl Fx {
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+type FastHash = std::hash::BuildHasherDefault<Fx>;
+
 /// Writes a directory dataset: see the module documentation.
 pub struct DatasetSink {
     dir: PathBuf,
@@ -556,6 +600,9 @@ pub struct DatasetSink {
     unit_rows: u64,
     rows_since_input: u64,
     pending_rows: usize,
+    /// Batches not yet split by partition.
+    held: Vec<RecordBatch>,
+    held_rows: usize,
     batches: u64,
     /// Files committed by this run.
     pub files_written: u64,
@@ -622,6 +669,8 @@ impl DatasetSink {
             unit_rows: 0,
             rows_since_input: 0,
             pending_rows: 0,
+            held: Vec::new(),
+            held_rows: 0,
             batches: 0,
             files_written: 0,
             units_committed: 0,
@@ -639,7 +688,8 @@ impl DatasetSink {
         let mut dicts: Vec<Vec<KeyVal<'a>>> = Vec::with_capacity(self.keys.len());
         for (k, src) in &self.keys {
             let mut dict: Vec<KeyVal<'a>> = Vec::new();
-            let mut index: HashMap<KeyVal<'a>, u32> = HashMap::new();
+            let mut index: HashMap<KeyVal<'a>, u32, FastHash> =
+                HashMap::with_capacity_and_hasher(64, FastHash::default());
             let mut codes = vec![0u32; n];
             let mut code_of = |v: KeyVal<'a>| -> u32 {
                 // Few distinct values (the usual case): a scan beats hashing.
@@ -738,7 +788,7 @@ impl DatasetSink {
             let card = dict.len().max(1) as u64;
             if cur_card.checked_mul(card).is_none_or(|p| p > 1 << 40) {
                 // Renumber the codes so far densely, so the product can't overflow.
-                let mut dense: HashMap<u64, u64> = HashMap::new();
+                let mut dense: HashMap<u64, u64, FastHash> = HashMap::default();
                 for rc in row_codes.iter_mut() {
                     let next = dense.len() as u64;
                     *rc = *dense.entry(*rc).or_insert(next);
@@ -755,7 +805,8 @@ impl DatasetSink {
         // Group numbers in order of first appearance; each group's key from its first row.
         let mut keys = Vec::new();
         // A few groups (the usual case) are found by a scan; many through a hash map.
-        let mut seen: HashMap<u64, u64> = HashMap::new();
+        let mut seen: HashMap<u64, u64, FastHash> =
+            HashMap::with_capacity_and_hasher(64, FastHash::default());
         let mut few: Vec<u64> = Vec::new();
         for (r, rc) in row_codes.iter_mut().enumerate() {
             let found = if seen.is_empty() {
@@ -839,51 +890,120 @@ impl DatasetSink {
         if self.keys.is_empty() {
             return self.write_to(String::new(), batch.clone());
         }
-        let (groups, keys) = self.codes(batch);
-        if keys.len() == 1 {
-            let path = self.path_of(&keys[0]);
-            return self.write_to(path, batch.clone());
-        }
-        let mut rows: Vec<Vec<u32>> = vec![Vec::new(); keys.len()];
-        for (r, g) in groups.iter().enumerate() {
-            rows[*g as usize].push(r as u32);
-        }
-        // Copying each partition's rows out now (take) and joining the pieces when encoding
-        // (concat) measured faster than one interleave from the retained batches.
-        // The copies of all groups' columns run in parallel (this thread would be the bottleneck).
-        use rayon::prelude::*;
-        let idx: Vec<arrow::array::UInt32Array> = rows.into_iter().map(Into::into).collect();
-        let work: Vec<(usize, usize)> = (0..idx.len())
-            .flat_map(|g| (0..batch.num_columns()).map(move |c| (g, c)))
-            .collect();
-        let cols = work
-            .par_iter()
-            .map(|&(g, c)| arrow::compute::take(batch.column(c), &idx[g], None))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| Error::Usage(format!("internal: {e}")))?;
-        let mut cols = cols.into_iter();
-        for key in &keys {
-            let path = self.path_of(key);
-            let part = RecordBatch::try_new(
-                batch.schema(),
-                cols.by_ref().take(batch.num_columns()).collect(),
-            )
-            .map_err(|e| Error::Usage(format!("internal: {e}")))?;
-            self.write_to(path, part)?;
+        self.held_rows += n;
+        self.held.push(batch.clone());
+        if self.held_rows >= SPLIT_ROWS {
+            self.split_held()?;
         }
         Ok(())
     }
 
-    /// Writes `batch` to the part file of `rel_dir`. Small batches are gathered and encoded
-    /// together (encoding has a cost per call); a big one is encoded on its own, without a copy.
+    /// Splits the held batches by partition and hands each partition its rows. A partition
+    /// that owns only whole batches gets them as they are; the others get one copy of their
+    /// rows ([`super::gather::scatter`], one pass per column, columns in parallel).
+    fn split_held(&mut self) -> Result<(), Error> {
+        use super::gather::{Dest, counts, scatter};
+        let held = std::mem::take(&mut self.held);
+        self.held_rows = 0;
+        // Partitions numbered across the held batches by path; each batch's rows' partitions.
+        let mut paths: Vec<String> = Vec::new();
+        let mut group_of: HashMap<String, u32> = HashMap::new();
+        let mut assign: Vec<Result<u32, Vec<u32>>> = Vec::with_capacity(held.len());
+        for batch in &held {
+            let (codes, keys) = self.codes(batch);
+            let global: Vec<u32> = keys
+                .iter()
+                .map(|k| {
+                    let path = self.path_of(k);
+                    *group_of.entry(path.clone()).or_insert_with(|| {
+                        paths.push(path);
+                        (paths.len() - 1) as u32
+                    })
+                })
+                .collect();
+            assign.push(if global.len() == 1 {
+                Ok(global[0])
+            } else {
+                Err(codes.iter().map(|&c| global[c as usize]).collect())
+            });
+        }
+        // Partitions with rows in a mixed batch are copied; the rest take whole batches.
+        let mut copied = vec![false; paths.len()];
+        for a in &assign {
+            if let Err(rows) = a {
+                for &g in rows {
+                    copied[g as usize] = true;
+                }
+            }
+        }
+        let ncols = self.schema.fields().len();
+        let mut columns: Vec<Vec<ArrayRef>> = Vec::new();
+        if copied.iter().any(|&c| c) {
+            use rayon::prelude::*;
+            let dests: Vec<(usize, Dest<'_>)> = held
+                .iter()
+                .zip(&assign)
+                .map(|(b, a)| {
+                    let d = match a {
+                        Ok(g) if copied[*g as usize] => Dest::All(*g),
+                        Ok(_) => Dest::Skip,
+                        Err(rows) => Dest::Rows(rows),
+                    };
+                    (b.num_rows(), d)
+                })
+                .collect();
+            let counts =
+                counts(&dests, paths.len()).map_err(|e| Error::Usage(format!("internal: {e}")))?;
+            columns = (0..ncols)
+                .into_par_iter()
+                .map(|c| {
+                    let sources: Vec<(&dyn Array, Dest<'_>)> = held
+                        .iter()
+                        .zip(&dests)
+                        .map(|(b, (_, d))| (b.column(c).as_ref(), *d))
+                        .collect();
+                    scatter(&sources, &counts)
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| Error::Usage(format!("internal: {e}")))?;
+        }
+        // Rows go to partitions in the order their first rows came.
+        let mut whole: Vec<Vec<usize>> = vec![Vec::new(); paths.len()];
+        for (b, a) in assign.iter().enumerate() {
+            if let Ok(g) = a {
+                if !copied[*g as usize] {
+                    whole[*g as usize].push(b);
+                }
+            }
+        }
+        for (g, path) in paths.into_iter().enumerate() {
+            if copied[g] {
+                let cols: Vec<ArrayRef> = columns
+                    .iter_mut()
+                    .map(|c| {
+                        std::mem::replace(
+                            &mut c[g],
+                            arrow::array::new_null_array(&DataType::Null, 0),
+                        )
+                    })
+                    .collect();
+                let part = RecordBatch::try_new(self.schema.clone(), cols)
+                    .map_err(|e| Error::Usage(format!("internal: {e}")))?;
+                self.write_to(path, part)?;
+            } else {
+                for &b in &whole[g] {
+                    self.write_to(path.clone(), held[b].clone())?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes `batch` to the part file of `rel_dir`. Rows are gathered and encoded together once
+    /// there are enough (encoding has a cost per call); gathered pieces are never copied.
     fn write_to(&mut self, rel_dir: String, batch: RecordBatch) -> Result<(), Error> {
         self.tick += 1;
         let n = batch.num_rows();
-        let big = n >= DIRECT_ROWS;
-        if big {
-            // What was gathered before goes first, on its own (this may finish the file).
-            self.flush_part(&rel_dir)?;
-        }
         self.ensure_open(&rel_dir)?;
         let part = self.open.get_mut(&rel_dir).expect("opened above");
         part.last_used = self.tick;
@@ -891,7 +1011,7 @@ impl DatasetSink {
         part.pending_rows += n;
         self.pending_rows += n;
         part.pending.push(batch);
-        if big || part.pending_rows >= GATHER_ROWS {
+        if part.pending_rows >= GATHER_ROWS {
             self.flush_part(&rel_dir)?;
         }
         if self.pending_rows >= MAX_GATHERED_ROWS {
@@ -955,13 +1075,7 @@ impl DatasetSink {
         let pending = std::mem::take(&mut part.pending);
         self.pending_rows -= part.pending_rows;
         part.pending_rows = 0;
-        let batch = if pending.len() == 1 {
-            pending.into_iter().next().expect("one")
-        } else {
-            arrow::compute::concat_batches(&self.schema, &pending)
-                .map_err(|e| Error::Usage(format!("internal: {e}")))?
-        };
-        part.sink.write(&batch)?;
+        part.sink.write_all(&pending)?;
         if part.sink.estimated_bytes() as u64 >= self.opts.target_file_bytes {
             self.finish_part(rel_dir)?;
         }
@@ -1016,6 +1130,7 @@ impl DatasetSink {
 
     /// Finishes the unit's files, renames them into place, then records the unit.
     fn commit(&mut self) -> Result<(), Error> {
+        self.split_held()?;
         let open: Vec<String> = self.open.keys().cloned().collect();
         for k in open {
             self.finish_part(&k)?;

@@ -2,6 +2,7 @@
 
 pub mod dataset;
 pub mod ecs;
+pub mod gather;
 pub mod ndjson;
 pub mod parquet;
 pub mod results;

@@ -127,21 +127,44 @@ impl<W: Write + Send> ParquetSink<W> {
 
     /// Appends a batch (split across row groups as needed).
     pub fn write(&mut self, batch: &RecordBatch) -> Result<(), Error> {
-        let mut offset = 0;
-        while offset < batch.num_rows() {
-            let room = self.row_group_rows - self.rows_in_group;
-            let n = room.min(batch.num_rows() - offset);
-            let part = batch.slice(offset, n);
-            self.encode(&part)?;
-            offset += n;
-            if self.rows_in_group >= self.row_group_rows {
-                self.flush_group()?;
+        self.write_all(std::slice::from_ref(batch))
+    }
+
+    /// Appends batches in order, as if they were one (split across row groups as needed). The
+    /// pieces go to the column encoders one after another, without being joined into one copy
+    /// first.
+    pub fn write_all(&mut self, batches: &[RecordBatch]) -> Result<(), Error> {
+        let mut seg: Vec<RecordBatch> = Vec::new();
+        let mut seg_rows = 0;
+        for batch in batches {
+            let mut offset = 0;
+            while offset < batch.num_rows() {
+                let room = self.row_group_rows - self.rows_in_group - seg_rows;
+                let n = room.min(batch.num_rows() - offset);
+                seg.push(if n == batch.num_rows() {
+                    batch.clone()
+                } else {
+                    batch.slice(offset, n)
+                });
+                seg_rows += n;
+                offset += n;
+                if self.rows_in_group + seg_rows >= self.row_group_rows {
+                    self.encode(&seg)?;
+                    seg.clear();
+                    seg_rows = 0;
+                    self.flush_group()?;
+                }
             }
+        }
+        if !seg.is_empty() {
+            self.encode(&seg)?;
         }
         Ok(())
     }
 
-    fn encode(&mut self, batch: &RecordBatch) -> Result<(), Error> {
+    /// Encodes `pieces` (rows of the current row group): one task per column, each writing the
+    /// column of every piece in order.
+    fn encode(&mut self, pieces: &[RecordBatch]) -> Result<(), Error> {
         if self.writers.is_none() {
             self.writers = Some(
                 self.factory
@@ -153,16 +176,18 @@ impl<W: Write + Send> ParquetSink<W> {
         let fields = self.schema.fields();
         writers
             .par_iter_mut()
-            .zip(batch.columns().par_iter())
             .zip(fields.par_iter())
-            .try_for_each(|((w, col), field)| -> parquet::errors::Result<()> {
-                for leaf in compute_leaves(field, col)? {
-                    w.write(&leaf)?;
+            .enumerate()
+            .try_for_each(|(i, (w, field))| -> parquet::errors::Result<()> {
+                for piece in pieces {
+                    for leaf in compute_leaves(field, piece.column(i))? {
+                        w.write(&leaf)?;
+                    }
                 }
                 Ok(())
             })
             .map_err(|e| write_err(&self.name, e))?;
-        self.rows_in_group += batch.num_rows();
+        self.rows_in_group += pieces.iter().map(RecordBatch::num_rows).sum::<usize>();
         Ok(())
     }
 
