@@ -970,10 +970,10 @@ impl DatasetSink {
         // Rows go to partitions in the order their first rows came.
         let mut whole: Vec<Vec<usize>> = vec![Vec::new(); paths.len()];
         for (b, a) in assign.iter().enumerate() {
-            if let Ok(g) = a {
-                if !copied[*g as usize] {
-                    whole[*g as usize].push(b);
-                }
+            if let Ok(g) = a
+                && !copied[*g as usize]
+            {
+                whole[*g as usize].push(b);
             }
         }
         for (g, path) in paths.into_iter().enumerate() {

@@ -310,13 +310,13 @@ mod tests {
                 let mut c = Vec::new();
                 let mut d = Vec::new();
                 for _ in 0..n {
-                    let null = with_nulls && rng.next() % 5 == 0;
+                    let null = with_nulls && rng.next().is_multiple_of(5);
                     let x = rng.next();
                     a.push((!null).then_some(x as i64));
                     b.push((!null).then_some(x as i32));
                     // Short and long values (the block copy and the fallback).
                     c.push((!null).then(|| "é-xyz".repeat((x % 12) as usize)));
-                    d.push((!null).then_some(x % 2 == 0));
+                    d.push((!null).then_some(x.is_multiple_of(2)));
                 }
                 // Sliced sources (offsets not starting at zero) too.
                 let off = usize::from(n > 2);
