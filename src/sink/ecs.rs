@@ -23,7 +23,7 @@ use rayon::prelude::*;
 use crate::batch::{INPUT_COLUMN, OFFSET_COLUMN, ORIGINAL_COLUMN};
 use crate::enrich::community_id;
 use crate::error::Error;
-use crate::json::{Obj, push_json_str, push_timestamp};
+use crate::json::{Obj, Timestamps, push_json_str};
 
 /// ECS version Elastic's pipeline stamps on every document.
 pub const ECS_VERSION: &str = "8.11.0";
@@ -211,6 +211,7 @@ enum Col<'a> {
 }
 
 impl<'a> Col<'a> {
+    #[inline(always)]
     fn int(self, r: usize) -> Option<i64> {
         match self {
             Col::I32(a) => a.is_valid(r).then(|| i64::from(a.value(r))),
@@ -218,6 +219,7 @@ impl<'a> Col<'a> {
             Col::Str(a) => a.is_valid(r).then(|| a.value(r).parse().ok()).flatten(),
         }
     }
+    #[inline(always)]
     fn str(self, r: usize) -> Option<&'a str> {
         match self {
             Col::Str(a) => a.is_valid(r).then(|| a.value(r)),
@@ -253,11 +255,15 @@ impl<'a> Cols<'a> {
         }
         Ok(Cols { all })
     }
-    /// Whether no text value needs JSON escaping: one word-at-a-time pass over each string
-    /// column's value bytes instead of a check per value written.
-    fn clean(&self) -> bool {
+    /// Whether no text value of rows `rows` needs JSON escaping: one word-at-a-time pass over
+    /// each string column's value bytes instead of a check per value written.
+    fn clean(&self, rows: std::ops::Range<usize>) -> bool {
         self.all.iter().all(|(_, c)| match c {
-            Col::Str(a) => !crate::json::needs_escape(a.values()),
+            Col::Str(a) => {
+                let o = a.value_offsets();
+                let bytes = &a.value_data()[o[rows.start] as usize..o[rows.end] as usize];
+                !crate::json::needs_escape(bytes)
+            }
             _ => true,
         })
     }
@@ -265,6 +271,15 @@ impl<'a> Cols<'a> {
     fn get(&self, name: &str) -> Option<Col<'a>> {
         self.all.iter().find(|(n, _)| *n == name).map(|(_, c)| *c)
     }
+}
+
+/// How a column kept under `aws.vpcflow` is written: Elastic keeps those values as text, except
+/// the `packets_lost_*` counters.
+#[derive(Clone, Copy, PartialEq)]
+enum Rest {
+    Text,
+    Number,
+    NumberAsText,
 }
 
 /// Column handles a document needs, resolved once per batch.
@@ -300,10 +315,8 @@ struct Mapped<'a> {
     log_stream: Option<Col<'a>>,
     input: Option<Col<'a>>,
     offset: Option<Col<'a>>,
-    /// No text column of the batch holds a byte JSON must escape.
-    clean: bool,
-    /// Everything else, kept under `aws.vpcflow` by column name.
-    rest: Vec<(&'a str, Col<'a>)>,
+    /// Everything else, kept under `aws.vpcflow` by column name, with how each is written.
+    rest: Vec<(&'a str, Col<'a>, Rest)>,
 }
 
 impl<'a> Mapped<'a> {
@@ -341,12 +354,18 @@ impl<'a> Mapped<'a> {
             log_stream: g(crate::decode::LOG_STREAM_COLUMN),
             input: g(INPUT_COLUMN),
             offset: g(OFFSET_COLUMN),
-            clean: cols.clean(),
             rest: cols
                 .all
                 .iter()
                 .filter(|(n, _)| !MAPPED.contains(n))
-                .copied()
+                .map(|&(n, c)| {
+                    let how = match c {
+                        Col::Str(_) => Rest::Text,
+                        _ if n.starts_with("packets_lost_") => Rest::Number,
+                        _ => Rest::NumberAsText,
+                    };
+                    (n, c, how)
+                })
                 .collect(),
         }
     }
@@ -426,9 +445,12 @@ impl<'g, W: DocOut> EcsWriter<'g, W> {
             .for_each(|(p, (buf, ends))| {
                 buf.clear();
                 ends.clear();
-                for r in p * SLICE..((p + 1) * SLICE).min(n) {
+                let rows = p * SLICE..((p + 1) * SLICE).min(n);
+                let clean = cols.clean(rows.clone());
+                let mut ts = Timestamps::default();
+                for r in rows {
                     buf.extend_from_slice(action);
-                    Self::write_doc(opts, &m, r, buf);
+                    Self::write_doc(opts, &m, clean, &mut ts, r, buf);
                     buf.push(b'\n');
                     ends.push(buf.len());
                 }
@@ -483,7 +505,15 @@ impl<'g, W: DocOut> EcsWriter<'g, W> {
     }
 
     /// The mapping: one row → one ECS document.
-    fn write_doc<'a>(opts: &EcsOptions<'_>, m: &Mapped<'a>, r: usize, out: &mut Vec<u8>) {
+    /// One document for row `r`; `clean`: no text value of the row needs JSON escaping.
+    fn write_doc<'a>(
+        opts: &EcsOptions<'_>,
+        m: &Mapped<'a>,
+        clean: bool,
+        ts: &mut Timestamps,
+        r: usize,
+        out: &mut Vec<u8>,
+    ) {
         let get_s = |c: Option<Col<'a>>| c.and_then(|c| c.str(r));
         let get_i = |c: Option<Col<'a>>| c.and_then(|c| c.int(r));
         let src = get_s(m.srcaddr);
@@ -497,33 +527,30 @@ impl<'g, W: DocOut> EcsWriter<'g, W> {
         let end = get_i(m.end);
         let action = get_s(m.action);
 
-        let mut doc = Obj::open(out, m.clean);
+        let mut doc = Obj::open(out, clean);
         if let Some(t) = end.or(start).or(opts.bulk.as_ref().map(|b| b.now)) {
-            push_timestamp(doc.key("@timestamp"), t);
+            ts.push(doc.key("@timestamp"), t);
         }
 
         // aws.vpcflow: what Elastic keeps there, as text.
         {
             let mut aws = doc.child("aws");
             let mut v = aws.child("vpcflow");
-            for (name, col) in &m.rest {
-                match col {
-                    Col::Str(a) if a.is_valid(r) => v.str(name, a.value(r)),
-                    Col::I32(a) if a.is_valid(r) && name.starts_with("packets_lost_") => {
-                        v.int(name, i64::from(a.value(r)))
+            for &(name, col, how) in &m.rest {
+                match (col, how) {
+                    (Col::Str(a), _) if a.is_valid(r) => v.str(name, a.value(r)),
+                    (Col::Str(_), _) => {}
+                    (_, Rest::Number) => {
+                        if let Some(x) = col.int(r) {
+                            v.int(name, x);
+                        }
                     }
-                    Col::I64(a) if a.is_valid(r) && name.starts_with("packets_lost_") => {
-                        v.int(name, a.value(r))
+                    _ => {
+                        if let Some(x) = col.int(r) {
+                            let mut b = itoa::Buffer::new();
+                            v.str(name, b.format(x));
+                        }
                     }
-                    Col::I32(a) if a.is_valid(r) => {
-                        let mut b = itoa::Buffer::new();
-                        v.str(name, b.format(a.value(r)));
-                    }
-                    Col::I64(a) if a.is_valid(r) => {
-                        let mut b = itoa::Buffer::new();
-                        v.str(name, b.format(a.value(r)));
-                    }
-                    _ => {}
                 }
             }
             v.opt_str("pkt_src_service", get_s(m.pkt_src_service));
@@ -635,7 +662,7 @@ impl<'g, W: DocOut> EcsWriter<'g, W> {
                 ev.str("module", "aws");
             }
             if let Some(e) = end {
-                push_timestamp(ev.key("end"), e);
+                ts.push(ev.key("end"), e);
             }
             ev.str("kind", "event");
             if opts.preserve_original {
@@ -651,7 +678,7 @@ impl<'g, W: DocOut> EcsWriter<'g, W> {
             }
             ev.opt_str("reason", get_s(m.reject_reason));
             if let Some(s) = start {
-                push_timestamp(ev.key("start"), s);
+                ts.push(ev.key("start"), s);
             }
             ev.raw("type", outcome.map_or("[\"connection\"]", |(_, t)| t));
             ev.close();
