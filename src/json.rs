@@ -88,7 +88,7 @@ pub fn needs_escape(bytes: &[u8]) -> bool {
 #[inline(always)]
 pub fn push_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     let n = bytes.len();
-    if n > 32 || n < 4 {
+    if !(4..=32).contains(&n) {
         out.extend_from_slice(bytes);
         return;
     }
