@@ -532,7 +532,7 @@ pub fn parse_chunk(
                         bad = Some(token_reason(&plan.names[j], TokenError::NotIp, tok));
                         break;
                     }
-                    bytes.extend_from_slice(tok);
+                    parse::push_bytes(bytes, tok);
                     offsets.push(bytes.len() as i32);
                     nulls.append(true);
                 }

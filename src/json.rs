@@ -81,46 +81,7 @@ pub fn needs_escape(bytes: &[u8]) -> bool {
     }
 }
 
-/// Appends `bytes` to `out`. Values in flow log documents are short (addresses, ids, numbers):
-/// up to 32 bytes are copied inline as two overlapping loads and stores of 4, 8 or 16 bytes,
-/// instead of a call into `memcpy` per value (which a profile of ECS output showed as its
-/// largest single cost); longer ones go through `extend_from_slice`.
-#[inline(always)]
-pub fn push_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
-    let n = bytes.len();
-    if !(4..=32).contains(&n) {
-        out.extend_from_slice(bytes);
-        return;
-    }
-    out.reserve(n);
-    let len = out.len();
-    let src = bytes.as_ptr();
-    // SAFETY: `reserve` made room for `n` more bytes, so `dst..dst + n` is inside the
-    // allocation; every load below reads within `src..src + n` (the block sizes are at most
-    // `n`, and the second block ends exactly at `n`); source and destination are different
-    // allocations (`bytes` cannot borrow `out` while `out` is borrowed mutably); all `n` bytes
-    // are written before the length is raised.
-    unsafe {
-        let dst = out.as_mut_ptr().add(len);
-        if n >= 16 {
-            let a = std::ptr::read_unaligned(src.cast::<[u8; 16]>());
-            let b = std::ptr::read_unaligned(src.add(n - 16).cast::<[u8; 16]>());
-            std::ptr::write_unaligned(dst.cast::<[u8; 16]>(), a);
-            std::ptr::write_unaligned(dst.add(n - 16).cast::<[u8; 16]>(), b);
-        } else if n >= 8 {
-            let a = std::ptr::read_unaligned(src.cast::<u64>());
-            let b = std::ptr::read_unaligned(src.add(n - 8).cast::<u64>());
-            std::ptr::write_unaligned(dst.cast::<u64>(), a);
-            std::ptr::write_unaligned(dst.add(n - 8).cast::<u64>(), b);
-        } else {
-            let a = std::ptr::read_unaligned(src.cast::<u32>());
-            let b = std::ptr::read_unaligned(src.add(n - 4).cast::<u32>());
-            std::ptr::write_unaligned(dst.cast::<u32>(), a);
-            std::ptr::write_unaligned(dst.add(n - 4).cast::<u32>(), b);
-        }
-        out.set_len(len + n);
-    }
-}
+pub use crate::parse::push_bytes;
 
 /// Appends `s` with JSON string escaping, without quotes (controls, `"` and backslash escaped;
 /// everything else, non-ASCII included, copied as UTF-8).
@@ -340,30 +301,6 @@ mod tests {
             let from = from.min(s.len());
             let naive = s[from..].iter().position(|&b| b < 0x20 || b == b'"' || b == b'\\').map(|k| from + k);
             proptest::prop_assert_eq!(next_escape(&s, from), naive);
-        }
-    }
-
-    #[test]
-    fn push_bytes_appends_exactly_like_extend_from_slice() {
-        let src: Vec<u8> = (0..100u8)
-            .map(|b| b.wrapping_mul(37).wrapping_add(11))
-            .collect();
-        for prefix in 0..5 {
-            for start in 0..9 {
-                for n in 0..70 {
-                    let piece = &src[start..start + n];
-                    let mut fast: Vec<u8> = Vec::with_capacity(prefix + (n % 3));
-                    fast.extend(std::iter::repeat_n(b'x', prefix));
-                    let mut want = fast.clone();
-                    push_bytes(&mut fast, piece);
-                    want.extend_from_slice(piece);
-                    assert_eq!(fast, want, "prefix {prefix} start {start} n {n}");
-                    // And again on top (a full buffer that must grow).
-                    push_bytes(&mut fast, piece);
-                    want.extend_from_slice(piece);
-                    assert_eq!(fast, want);
-                }
-            }
         }
     }
 

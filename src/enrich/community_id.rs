@@ -127,6 +127,14 @@ struct Addr {
 impl Addr {
     /// Parses IPv4 or IPv6 text; IPv4-mapped IPv6 becomes IPv4, as in the JDK.
     fn parse(text: &str) -> Option<Addr> {
+        // Most flow log addresses are IPv4: a direct scan, exactly as strict as the standard
+        // parser, which handles the rest.
+        if let Some(v) = crate::parse::ipv4_value(text.as_bytes()) {
+            return Some(Addr::v4(Ipv4Addr::from(v)));
+        }
+        if let Some(v) = crate::parse::ipv6_value(text.as_bytes()) {
+            return Some(Addr::v6(Ipv6Addr::from(v)));
+        }
         text.parse::<IpAddr>().ok().map(Addr::from)
     }
 
