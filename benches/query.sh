@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Time `vpcflow query` on the five reference summaries of ../shared/bench/peer_query.py against
-# DuckDB running them over pyarrow's Parquet of the same data, side by side in one run; and
+# DuckDB running them over pyarrow's Parquet of the same data, side by side in one run (our
+# Parquet as `convert` writes it by default, and with `--cluster-by srcaddr`); and
 # `vpcflow query` straight over the raw text (each of the five queries parses it once).
 #
 #   bash benches/query.sh                     # data in /tmp/vpcflow-bench (generated if missing)
@@ -32,6 +33,9 @@ fi
 OURS="$DATA/default-5m.vpcflow.parquet"
 PEER="$DATA/default-5m.pyarrow.parquet"
 [ -f "$OURS" ] || "$BIN" convert "$LOG" -o "$OURS" -q
+# The same rows clustered by source address (`--cluster-by srcaddr`, windows of 131,072 rows).
+CLUSTERED="$DATA/default-5m.vpcflow-clustered.parquet"
+[ -f "$CLUSTERED" ] || "$BIN" convert "$LOG" -o "$CLUSTERED" --cluster-by srcaddr -q
 [ -f "$PEER" ] || "$PY" "$SHARED/peer_convert.py" pyarrow "$LOG" "$PEER" --threads "$THREADS" >/dev/null
 
 # The five reference queries, as peer_query.py has them (its table t is our flows).
@@ -63,6 +67,7 @@ for r in $(seq 0 "$RUNS"); do   # run 0 warms up and is not counted
     {
         run duckdb "$PY" "$SHARED/peer_query.py" duckdb "$PEER" --threads "$THREADS"
         run vpcflow-parquet "$BIN" query "$OURS" "${ARGS[@]}" --threads "$THREADS" --format csv -q
+        run vpcflow-clustered "$BIN" query "$CLUSTERED" "${ARGS[@]}" --threads "$THREADS" --format csv -q
         if [ "$RAW" = 1 ]; then
             run vpcflow-raw "$BIN" query "$LOG" "${ARGS[@]}" --threads "$THREADS" --format csv -q
         fi
