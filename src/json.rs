@@ -194,7 +194,7 @@ impl<'b> Obj<'b> {
     }
 }
 
-/// [`push_timestamp`] that keeps the date of the last day it wrote: the rows of a batch mostly
+/// Timestamp writing that keeps the date of the last day it wrote: the rows of a batch mostly
 /// share a day, so the calendar arithmetic runs once per day instead of once per value.
 #[derive(Default)]
 pub struct Timestamps {
@@ -204,14 +204,22 @@ pub struct Timestamps {
 }
 
 impl Timestamps {
-    /// Appends `t` (seconds since the epoch) like [`push_timestamp`].
+    /// Appends `"YYYY-MM-DDTHH:MM:SS.000Z"` (quotes included) for Unix seconds `t`; years
+    /// outside 0–9999 are written with as many digits as they take.
     #[inline]
     pub fn push(&mut self, out: &mut Vec<u8>, t: i64) {
         let day = t.div_euclid(86_400);
         if self.day != Some(day) {
             let (y, mo, d) = civil_from_days(day);
             if !(0..=9999).contains(&y) {
-                push_timestamp(out, t);
+                let s = t.rem_euclid(86_400);
+                let _ = write!(
+                    out,
+                    "\"{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.000Z\"",
+                    s / 3600,
+                    s / 60 % 60,
+                    s % 60
+                );
                 return;
             }
             let two = |v: i64| [b'0' + (v / 10) as u8, b'0' + (v % 10) as u8];
@@ -252,30 +260,7 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
 
 /// Appends `"YYYY-MM-DDTHH:MM:SS.000Z"` (quotes included) for Unix seconds `t`.
 pub fn push_timestamp(out: &mut Vec<u8>, t: i64) {
-    let (y, mo, d) = civil_from_days(t.div_euclid(86_400));
-    let s = t.rem_euclid(86_400);
-    if !(0..=9999).contains(&y) {
-        let _ = write!(
-            out,
-            "\"{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.000Z\"",
-            s / 3600,
-            s / 60 % 60,
-            s % 60
-        );
-        return;
-    }
-    let two = |v: i64| [b'0' + (v / 10) as u8, b'0' + (v % 10) as u8];
-    let [y1, y2] = two(y / 100);
-    let [y3, y4] = two(y % 100);
-    let [m1, m2] = two(i64::from(mo));
-    let [d1, d2] = two(i64::from(d));
-    let [h1, h2] = two(s / 3600);
-    let [n1, n2] = two(s / 60 % 60);
-    let [s1, s2] = two(s % 60);
-    out.extend_from_slice(&[
-        b'"', y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2, b'T', h1, h2, b':', n1, n2, b':', s1, s2,
-        b'.', b'0', b'0', b'0', b'Z', b'"',
-    ]);
+    Timestamps::default().push(out, t);
 }
 
 #[cfg(test)]

@@ -639,16 +639,7 @@ impl DatasetSink {
                         KeySource::Absent
                     }
                     Err(_) => {
-                        return Err(Error::Usage(format!(
-                            "--partition-by {}: no such column in these inputs (columns: {})",
-                            k.name(),
-                            schema
-                                .fields()
-                                .iter()
-                                .map(|f| f.name().as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )));
+                        return Err(super::no_such_column("--partition-by", k.name(), &schema));
                     }
                 }
             };

@@ -11,6 +11,20 @@ pub mod template;
 
 use std::path::{Path, PathBuf};
 
+/// The usage error for an option (`--partition-by`, `--cluster-by`) naming a column the inputs
+/// don't have, listing the ones they do.
+pub fn no_such_column(option: &str, name: &str, schema: &arrow::datatypes::Schema) -> crate::Error {
+    crate::Error::Usage(format!(
+        "{option} {name}: no such column in these inputs (columns: {})",
+        schema
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
 /// A file written under a temporary name next to its destination and renamed into place only
 /// when complete, so a failed or killed run never leaves a file that looks finished.
 pub struct AtomicFile {

@@ -133,17 +133,9 @@ impl<W: Write + Send> ParquetSink<W> {
         let cluster = match &opts.cluster_by {
             None => None,
             Some(c) => Some((
-                schema.index_of(c).map_err(|_| {
-                    Error::Usage(format!(
-                        "--cluster-by {c}: no such column in these inputs (columns: {})",
-                        schema
-                            .fields()
-                            .iter()
-                            .map(|f| f.name().as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ))
-                })?,
+                schema
+                    .index_of(c)
+                    .map_err(|_| super::no_such_column("--cluster-by", c, &schema))?,
                 opts.cluster_rows.max(1),
             )),
         };
