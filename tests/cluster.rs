@@ -122,18 +122,12 @@ fn clustered_datasets_keep_every_row() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let mut got = Vec::new();
     let mut files = 0;
-    let mut stack = vec![out.clone()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "parquet") {
-                files += 1;
-                let (schema, batches) = common::read_parquet(&p);
-                let (_, r) = rows(&common::render(&schema, &batches));
-                got.extend(r);
-            }
+    for p in common::walk_all(&out) {
+        if p.extension().is_some_and(|x| x == "parquet") {
+            files += 1;
+            let (schema, batches) = common::read_parquet(&p);
+            let (_, r) = rows(&common::render(&schema, &batches));
+            got.extend(r);
         }
     }
     assert_eq!(files, 7);

@@ -304,18 +304,6 @@ fn partition_values_never_escape_the_directory() {
     );
 }
 
-fn walk_all(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk_all(&p));
-        }
-        out.push(p);
-    }
-    out
-}
-
 #[test]
 fn unpartitioned_directory_and_refusals() {
     let tmp = tempfile::tempdir().unwrap();

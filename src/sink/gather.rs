@@ -1,7 +1,8 @@
 //! Splitting the rows of several batches into groups (a dataset's partitions): one pass over
 //! each column that reads it in order and appends each value to its group's array — a radix
 //! scatter. Reading a column once, in order, instead of once per group keeps the copy bound by
-//! memory bandwidth when rows of many partitions are interleaved.
+//! memory bandwidth when rows of many partitions are interleaved. Short strings are copied with
+//! [`crate::parse::push_bytes`].
 
 use arrow::array::{Array, ArrayRef, ArrowPrimitiveType, PrimitiveArray, StringArray, UInt32Array};
 use arrow::buffer::{BooleanBuffer, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
@@ -151,31 +152,6 @@ fn primitive<T: ArrowPrimitiveType>(
         .collect()
 }
 
-/// Spare capacity kept at the end of each group's string data (see [`push_value`]).
-const SLACK: usize = 32;
-
-/// Appends `v[a..b]` to `data`, whose capacity leaves at least [`SLACK`] bytes beyond the values
-/// still to come. Flow log strings are short (addresses, ids, account numbers): those are
-/// copied as one 32-byte block, a couple of vector moves instead of a call to `memcpy` per
-/// value; the bytes past the value are overwritten by the next one.
-#[inline]
-fn push_value(data: &mut Vec<u8>, v: &[u8], a: usize, b: usize) {
-    let n = b - a;
-    let len = data.len();
-    if n <= SLACK && a + SLACK <= v.len() && len + SLACK <= data.capacity() {
-        // SAFETY: the source block `v[a..a + SLACK]` is in bounds (checked), the destination
-        // block `len..len + SLACK` lies within the allocation's capacity (checked), the two
-        // cannot overlap (`data` is its own allocation), and only the first `n` bytes, all
-        // copied from `v`, become part of the initialised length.
-        unsafe {
-            std::ptr::copy_nonoverlapping(v.as_ptr().add(a), data.as_mut_ptr().add(len), SLACK);
-            data.set_len(len + n);
-        }
-    } else {
-        data.extend_from_slice(&v[a..b]);
-    }
-}
-
 fn strings(
     sources: &[(&dyn Array, Dest<'_>)],
     counts: &[usize],
@@ -213,10 +189,7 @@ fn strings(
             o
         })
         .collect();
-    let mut data: Vec<Vec<u8>> = bytes
-        .iter()
-        .map(|&b| Vec::with_capacity(b + SLACK))
-        .collect();
+    let mut data: Vec<Vec<u8>> = bytes.iter().map(|&b| Vec::with_capacity(b)).collect();
     for (s, (_, d)) in arrays.iter().zip(sources) {
         let o = s.value_offsets();
         let v = s.value_data();
@@ -230,7 +203,7 @@ fn strings(
             Dest::Rows(r) => {
                 for (w, &g) in o.windows(2).zip(r.iter()) {
                     let dat = &mut data[g as usize];
-                    push_value(dat, v, w[0] as usize, w[1] as usize);
+                    crate::parse::push_bytes(dat, &v[w[0] as usize..w[1] as usize]);
                     offsets[g as usize].push(dat.len() as i32);
                 }
             }

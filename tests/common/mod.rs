@@ -26,6 +26,19 @@ pub fn vpcflow(args: &[&str]) -> Output {
         .expect("run vpcflow")
 }
 
+/// Every path below `dir`, directories included, recursively.
+pub fn walk_all(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk_all(&p));
+        }
+        out.push(p);
+    }
+    out
+}
+
 /// Reads a Parquet file back into batches.
 pub fn read_parquet(path: &Path) -> (arrow::datatypes::SchemaRef, Vec<RecordBatch>) {
     let file = std::fs::File::open(path).expect("open parquet");
