@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Time `vpcflow query` on the five reference summaries of ../shared/bench/peer_query.py against
 # DuckDB running them over pyarrow's Parquet of the same data, side by side in one run (our
-# Parquet as `convert` writes it by default, and with `--cluster-by srcaddr`); and
+# Parquet as `convert` writes it by default, with `--cluster-by srcaddr`, and with
+# `--sort-by srcaddr,dstaddr`, the layout chosen for these summaries); and
 # `vpcflow query` straight over the raw text (each of the five queries parses it once).
 #
 #   bash benches/query.sh                     # data in /tmp/vpcflow-bench (generated if missing)
@@ -36,6 +37,9 @@ PEER="$DATA/default-5m.pyarrow.parquet"
 # The same rows clustered by source address (`--cluster-by srcaddr`, windows of 131,072 rows).
 CLUSTERED="$DATA/default-5m.vpcflow-clustered.parquet"
 [ -f "$CLUSTERED" ] || "$BIN" convert "$LOG" -o "$CLUSTERED" --cluster-by srcaddr -q
+# The same rows ordered by source and destination address, the order recorded in the file.
+SORTED="$DATA/default-5m.vpcflow-sorted.parquet"
+[ -f "$SORTED" ] || "$BIN" convert "$LOG" -o "$SORTED" --sort-by srcaddr,dstaddr -q
 [ -f "$PEER" ] || "$PY" "$SHARED/peer_convert.py" pyarrow "$LOG" "$PEER" --threads "$THREADS" >/dev/null
 
 # The five reference queries, as peer_query.py has them (its table t is our flows).
@@ -68,6 +72,7 @@ for r in $(seq 0 "$RUNS"); do   # run 0 warms up and is not counted
         run duckdb "$PY" "$SHARED/peer_query.py" duckdb "$PEER" --threads "$THREADS"
         run vpcflow-parquet "$BIN" query "$OURS" "${ARGS[@]}" --threads "$THREADS" --format csv -q
         run vpcflow-clustered "$BIN" query "$CLUSTERED" "${ARGS[@]}" --threads "$THREADS" --format csv -q
+        run vpcflow-sorted "$BIN" query "$SORTED" "${ARGS[@]}" --threads "$THREADS" --format csv -q
         if [ "$RAW" = 1 ]; then
             run vpcflow-raw "$BIN" query "$LOG" "${ARGS[@]}" --threads "$THREADS" --format csv -q
         fi

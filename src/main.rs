@@ -184,6 +184,15 @@ struct ConvertArgs {
     /// files. Row order then differs from the input's within each window.
     #[arg(long, value_name = "COLUMN")]
     cluster_by: Option<String>,
+    /// Parquet file: order all its rows by these columns (comma-separated, e.g.
+    /// srcaddr,dstaddr; ascending, nulls last), in bounded memory (runs set aside in TMPDIR),
+    /// and record the order in the file, so DataFusion (`vpcflow query`) aggregates over them
+    /// as a stream and readers can prune row groups by them.
+    #[arg(long, value_name = "COLUMNS", value_delimiter = ',')]
+    sort_by: Vec<String>,
+    /// Arrow bytes held before a run of --sort-by is set aside (tuning and tests).
+    #[arg(long, default_value_t = vpcflow::sink::sort::SORT_RUN_BYTES, hide = true)]
+    sort_run_bytes: usize,
     /// Rows per --cluster-by window (tuning and tests).
     #[arg(long, default_value_t = vpcflow::sink::parquet::CLUSTER_ROWS, hide = true)]
     cluster_rows: usize,
@@ -528,6 +537,9 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
     if args.cluster_by.is_some() && format != Format::Parquet {
         bail!("--cluster-by applies to Parquet output (files and datasets)");
     }
+    if !args.sort_by.is_empty() && format != Format::Parquet {
+        bail!("--sort-by applies to Parquet file output");
+    }
     if args.threads > 0 {
         // Parquet column encoding runs on rayon's global pool: bound it like the parser's.
         rayon::ThreadPoolBuilder::new()
@@ -561,6 +573,11 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
         || Path::new(&args.output).is_dir();
     let mut dataset_opts = None;
     let inputs = if dataset {
+        if !args.sort_by.is_empty() {
+            bail!(
+                "--sort-by orders one Parquet file; for a dataset directory use --cluster-by (each part file would hold its own sort runs)"
+            );
+        }
         if format != Format::Parquet {
             bail!("a dataset directory ({}) holds Parquet only", args.output);
         }
@@ -584,6 +601,7 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
                 row_group_rows: args.row_group_rows,
                 cluster_by: args.cluster_by.clone(),
                 cluster_rows: args.cluster_rows,
+                ..ParquetOptions::default()
             },
             force: args.force,
         };
@@ -733,6 +751,8 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
                 row_group_rows: args.row_group_rows,
                 cluster_by: args.cluster_by.clone(),
                 cluster_rows: args.cluster_rows,
+                sort_by: args.sort_by.clone(),
+                sort_run_bytes: args.sort_run_bytes,
             };
             let mut sink = ParquetSink::new(out, &args.output, schema, &popts)?;
             let stats = run(decoder, &mut |b| sink.write(&b))?;

@@ -6,6 +6,7 @@ pub mod gather;
 pub mod ndjson;
 pub mod parquet;
 pub mod results;
+pub mod sort;
 pub mod table;
 pub mod template;
 

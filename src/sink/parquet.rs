@@ -21,11 +21,13 @@ use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_writer::{ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves};
 use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::SortingColumn;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
 
+use super::sort::Sorter;
 use crate::error::Error;
 
 /// Parquet writer settings.
@@ -43,6 +45,12 @@ pub struct ParquetOptions {
     pub cluster_by: Option<String>,
     /// Rows per clustering window (memory: one window of Arrow rows).
     pub cluster_rows: usize,
+    /// Order all rows of the file by these columns (ascending, nulls last, the first column
+    /// first; equal keys in input order), in bounded memory ([`super::sort`]), and record the
+    /// order in each row group's `sorting_columns`, so readers (DataFusion among them) know it.
+    pub sort_by: Vec<String>,
+    /// Arrow bytes held before a run of the sort is set aside in a temporary file.
+    pub sort_run_bytes: usize,
 }
 
 impl Default for ParquetOptions {
@@ -52,6 +60,8 @@ impl Default for ParquetOptions {
             row_group_rows: 1 << 20,
             cluster_by: None,
             cluster_rows: CLUSTER_ROWS,
+            sort_by: Vec::new(),
+            sort_run_bytes: super::sort::SORT_RUN_BYTES,
         }
     }
 }
@@ -83,12 +93,35 @@ pub fn properties(opts: &ParquetOptions, schema: &SchemaRef) -> Result<WriterPro
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_dictionary_enabled(true)
         .set_created_by(format!("vpcflow {}", env!("CARGO_PKG_VERSION")));
+    if !opts.sort_by.is_empty() {
+        let columns = sort_columns(&opts.sort_by, schema)?
+            .into_iter()
+            .map(|i| SortingColumn {
+                column_idx: i as i32,
+                descending: false,
+                nulls_first: false,
+            })
+            .collect();
+        b = b.set_sorting_columns(Some(columns));
+    }
     for f in schema.fields() {
         if NO_DICTIONARY.contains(&f.name().as_str()) {
             b = b.set_column_dictionary_enabled(ColumnPath::from(f.name().as_str()), false);
         }
     }
     Ok(b.build())
+}
+
+/// The indices of the `--sort-by` columns.
+fn sort_columns(names: &[String], schema: &SchemaRef) -> Result<Vec<usize>, Error> {
+    names
+        .iter()
+        .map(|c| {
+            schema
+                .index_of(c)
+                .map_err(|_| super::no_such_column("--sort-by", c, schema))
+        })
+        .collect()
 }
 
 /// Streams record batches into a Parquet file, encoding columns in parallel.
@@ -106,6 +139,8 @@ pub struct ParquetSink<W: Write + Send> {
     cluster: Option<(usize, usize)>,
     held: Vec<RecordBatch>,
     held_rows: usize,
+    /// The whole file's rows, when they are to be ordered.
+    sorter: Option<Sorter>,
 }
 
 fn write_err(name: &str, e: impl std::fmt::Display) -> Error {
@@ -139,7 +174,25 @@ impl<W: Write + Send> ParquetSink<W> {
                 opts.cluster_rows.max(1),
             )),
         };
+        let sorter = if opts.sort_by.is_empty() {
+            None
+        } else {
+            if cluster.is_some() {
+                return Err(Error::Usage(
+                    "--sort-by and --cluster-by can't be combined (--sort-by orders the whole file)"
+                        .into(),
+                ));
+            }
+            let keys = sort_columns(&opts.sort_by, &schema)?;
+            Some(Sorter::new(
+                schema.clone(),
+                keys,
+                opts.sort_run_bytes,
+                name,
+            )?)
+        };
         Ok(ParquetSink {
+            sorter,
             file,
             factory,
             schema,
@@ -164,6 +217,9 @@ impl<W: Write + Send> ParquetSink<W> {
     /// pieces go to the column encoders one after another, without being joined into one copy
     /// first.
     pub fn write_all(&mut self, batches: &[RecordBatch]) -> Result<(), Error> {
+        if let Some(sorter) = &mut self.sorter {
+            return batches.iter().try_for_each(|b| sorter.push(b));
+        }
         let Some((_, window)) = self.cluster else {
             return self.write_rows(batches);
         };
@@ -280,7 +336,10 @@ impl<W: Write + Send> ParquetSink<W> {
 
     /// Rows written so far.
     pub fn rows(&self) -> usize {
-        self.groups_rows + self.rows_in_group + self.held_rows
+        self.groups_rows
+            + self.rows_in_group
+            + self.held_rows
+            + self.sorter.as_ref().map_or(0, Sorter::rows_held)
     }
 
     /// About how large the file is so far: bytes written plus the current row group's encoded
@@ -294,6 +353,9 @@ impl<W: Write + Send> ParquetSink<W> {
 
     /// Writes the last row group and the footer, and returns the underlying writer.
     pub fn finish(mut self) -> Result<W, Error> {
+        if let Some(sorter) = self.sorter.take() {
+            sorter.finish(&mut |batches| self.write_rows(batches))?;
+        }
         self.flush_window()?;
         if self.rows_in_group > 0 {
             self.flush_group()?;
