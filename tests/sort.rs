@@ -1,0 +1,230 @@
+//! `convert --sort-by`: a file's rows ordered by key columns (ascending, nulls last, equal keys
+//! in input order) — checked against a naive stable sort of the unsorted output, whatever the
+//! memory budget (so however many runs are merged), chunking and threads; the order recorded in
+//! the file; temporary runs removed; and the combinations it can't serve refused.
+
+mod common;
+
+use std::io::Write;
+use std::process::Command;
+
+use common::{convert_render, vpcflow};
+use parquet::file::reader::{FileReader, SerializedFileReader};
+
+/// A default-format log whose addresses repeat out of order, with `-` (null) addresses
+/// (NODATA records) among them and many equal (srcaddr, dstaddr) keys.
+fn input(lines: usize) -> tempfile::NamedTempFile {
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    writeln!(
+        f,
+        "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"
+    )
+    .unwrap();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for i in 0..lines {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        if i % 89 == 3 {
+            writeln!(
+                f,
+                "2 123456789010 eni-{:08x} - - - - - - - 1700000000 1700000060 - NODATA",
+                x % 5
+            )
+            .unwrap();
+            continue;
+        }
+        // Some addresses are prefixes of others ("10.0.1.1" < "10.0.1.10"): byte order decides.
+        let src = format!("10.0.{}.{}", x % 3, (x >> 8) % 12);
+        let dst = if x % 11 == 0 {
+            "2600:1f18::1".to_string()
+        } else {
+            format!("172.16.0.{}", (x >> 16) % 9)
+        };
+        writeln!(
+            f,
+            "2 123456789010 eni-{:08x} {src} {dst} {} 443 6 {} {} {} {} ACCEPT OK",
+            x % 5,
+            1024 + (x >> 32) % 60000,
+            1 + (x >> 40) % 50,
+            100 + (x >> 44) % 9000,
+            1_700_000_000 + i as u64,
+            1_700_000_060 + i as u64,
+        )
+        .unwrap();
+    }
+    f.flush().unwrap();
+    f
+}
+
+fn rows(rendered: &str) -> (String, Vec<String>) {
+    let mut lines = rendered.lines();
+    let header = lines.next().unwrap().to_string();
+    (header, lines.map(str::to_string).collect())
+}
+
+fn column(header: &str, name: &str) -> usize {
+    header
+        .split('|')
+        .position(|h| h.starts_with(&format!("{name}:")))
+        .unwrap()
+}
+
+#[test]
+fn rows_are_ordered_stably_whatever_the_budget_chunking_and_threads() {
+    let f = input(4000);
+    let (plain, stats, _) = convert_render(f.path(), &[]);
+    assert_eq!(stats["rows_written"].as_u64(), Some(4000));
+    let (header, plain_rows) = rows(&plain);
+    let (s, d) = (column(&header, "srcaddr"), column(&header, "dstaddr"));
+    // The oracle: the unsorted output, stably sorted by (srcaddr, dstaddr), nulls last.
+    let key = |r: &String| {
+        let f: Vec<&str> = r.split('|').collect();
+        let k = |v: &str| (v == "NULL", if v == "NULL" { "" } else { v }.to_string());
+        (k(f[s]), k(f[d]))
+    };
+    let mut want = plain_rows.clone();
+    want.sort_by_key(key);
+    assert_ne!(want, plain_rows, "the input must not be ordered already");
+    assert!(
+        want.windows(2).filter(|w| key(&w[0]) == key(&w[1])).count() > 1000,
+        "equal keys must be common, to test stability"
+    );
+    for (budget, chunk, threads) in [
+        ("1", "4096", "2"),         // every batch its own run
+        ("60000", "1000", "1"),     // runs of a few batches
+        ("60000", "333", "3"),      // ragged chunks
+        ("268435456", "4096", "2"), // one run, no temporary file
+    ] {
+        let (sorted, stats, _) = convert_render(
+            f.path(),
+            &[
+                "--sort-by",
+                "srcaddr,dstaddr",
+                "--sort-run-bytes",
+                budget,
+                "--chunk-bytes",
+                chunk,
+                "--threads",
+                threads,
+            ],
+        );
+        assert_eq!(stats["rows_written"].as_u64(), Some(4000));
+        let (h, got) = rows(&sorted);
+        assert_eq!(h, header);
+        assert_eq!(got, want, "budget {budget}, chunk {chunk}, threads {threads}");
+    }
+}
+
+#[test]
+fn the_order_is_recorded_and_temporary_runs_are_removed() {
+    let f = input(3000);
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = dir.path().join("s.parquet");
+    let o = Command::new(env!("CARGO_BIN_EXE_vpcflow"))
+        .args([
+            "convert",
+            f.path().to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--sort-by",
+            "dstaddr,srcaddr",
+            "--sort-run-bytes",
+            "1",
+            "--chunk-bytes",
+            "2000",
+            "--row-group-rows",
+            "1000",
+            "-q",
+        ])
+        .env("TMPDIR", tmp.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let reader = SerializedFileReader::new(std::fs::File::open(&out).unwrap()).unwrap();
+    let meta = reader.metadata();
+    assert_eq!(meta.num_row_groups(), 3);
+    let names: Vec<String> = meta
+        .file_metadata()
+        .schema_descr()
+        .columns()
+        .iter()
+        .map(|c| c.name().to_string())
+        .collect();
+    for rg in meta.row_groups() {
+        let cols = rg.sorting_columns().expect("sorting_columns in every row group");
+        let got: Vec<(&str, bool, bool)> = cols
+            .iter()
+            .map(|c| {
+                (
+                    names[c.column_idx as usize].as_str(),
+                    c.descending,
+                    c.nulls_first,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [("dstaddr", false, false), ("srcaddr", false, false)]
+        );
+    }
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "temporary runs left behind: {left:?}");
+    // DataFusion reads the recorded order: an aggregate over it runs ordered.
+    let o = vpcflow(&[
+        "query",
+        out.to_str().unwrap(),
+        "--sql",
+        "EXPLAIN ANALYZE SELECT dstaddr, srcaddr, count(*) FROM flows GROUP BY 1, 2",
+        "--format",
+        "csv",
+        "--threads",
+        "2",
+        "-q",
+    ]);
+    let plan = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(plan.contains("ordering_mode=Sorted"), "{plan}");
+    assert!(
+        !plan.contains("RepartitionExec: partitioning=Hash"),
+        "ordered aggregates run in one stream: {plan}"
+    );
+}
+
+#[test]
+fn unknown_columns_and_what_it_cannot_serve_are_refused() {
+    let f = input(10);
+    let dir = tempfile::tempdir().unwrap();
+    let input = f.path().to_str().unwrap();
+    let out = dir.path().join("o.parquet");
+    let out = out.to_str().unwrap();
+    let ds = dir.path().join("ds/");
+    let ds = ds.to_str().unwrap();
+    for (args, says) in [
+        (
+            vec!["-o", out, "--sort-by", "srcaddr,nosuch"],
+            "--sort-by nosuch: no such column",
+        ),
+        (
+            vec!["-o", out, "--sort-by", "srcaddr", "--cluster-by", "dstaddr"],
+            "can't be combined",
+        ),
+        (
+            vec!["--to", "ecs", "-o", "-", "--sort-by", "srcaddr"],
+            "applies to Parquet file output",
+        ),
+        (
+            vec!["-o", ds, "--sort-by", "srcaddr"],
+            "for a dataset directory use --cluster-by",
+        ),
+    ] {
+        let mut all = vec!["convert", input];
+        all.extend(args.iter().copied());
+        let o = vpcflow(&all);
+        assert!(!o.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(!std::path::Path::new(out).exists(), "{args:?}");
+    }
+}
