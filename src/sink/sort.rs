@@ -29,7 +29,7 @@ use super::parquet::{ParquetOptions, ParquetSink};
 use crate::error::Error;
 
 /// Default Arrow bytes held before a run is ordered and set aside.
-pub const SORT_RUN_BYTES: usize = 256 << 20;
+pub const SORT_RUN_BYTES: usize = 128 << 20;
 
 /// Rows per batch read back from a run, and per merged batch.
 const MERGE_BATCH_ROWS: usize = 8192;
@@ -224,9 +224,25 @@ pub fn order(
         })
         .collect::<Result<_, _>>()?;
     let rows = converter.convert_columns(&key_columns)?;
-    let mut order: Vec<u32> = (0..rows.num_rows() as u32).collect();
-    // Stable: equal keys stay in input order.
-    order.par_sort_by(|&a, &b| rows.row(a as usize).cmp(&rows.row(b as usize)));
+    // Each row's first 16 key bytes as a number decide most comparisons without touching the
+    // rows (a shorter key is padded with zeros, which orders it as the full comparison does);
+    // equal prefixes compare the whole keys, equal keys their input positions (stable).
+    let mut keyed: Vec<(u128, u32)> = (0..rows.num_rows())
+        .map(|i| {
+            let r = rows.row(i);
+            let r = r.as_ref();
+            let mut b = [0u8; 16];
+            let n = r.len().min(16);
+            b[..n].copy_from_slice(&r[..n]);
+            (u128::from_be_bytes(b), i as u32)
+        })
+        .collect();
+    keyed.par_sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| rows.row(a.1 as usize).cmp(&rows.row(b.1 as usize)))
+            .then(a.1.cmp(&b.1))
+    });
+    let order: Vec<u32> = keyed.into_iter().map(|(_, i)| i).collect();
     let mut starts = Vec::with_capacity(batches.len());
     let mut at = 0usize;
     for b in batches {
