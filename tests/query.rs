@@ -104,7 +104,10 @@ fn every_canned_query_matches_its_snapshot_and_parquet_agrees_with_raw() {
         let from_parquet = canned_csv(&parquet, name);
         assert_eq!(raw, from_parquet, "{name}: raw logs and Parquet disagree");
         let from_sorted = canned_csv(&sorted, name);
-        assert_eq!(raw, from_sorted, "{name}: raw logs and sorted Parquet disagree");
+        assert_eq!(
+            raw, from_sorted,
+            "{name}: raw logs and sorted Parquet disagree"
+        );
         let path = expected.join(format!("{name}.csv"));
         if std::env::var_os("UPDATE_GOLDEN").is_some() {
             std::fs::create_dir_all(&expected).unwrap();

@@ -36,7 +36,7 @@ fn input(lines: usize) -> tempfile::NamedTempFile {
         }
         // Some addresses are prefixes of others ("10.0.1.1" < "10.0.1.10"): byte order decides.
         let src = format!("10.0.{}.{}", x % 3, (x >> 8) % 12);
-        let dst = if x % 11 == 0 {
+        let dst = if x.is_multiple_of(11) {
             "2600:1f18::1".to_string()
         } else {
             format!("172.16.0.{}", (x >> 16) % 9)
@@ -112,7 +112,10 @@ fn rows_are_ordered_stably_whatever_the_budget_chunking_and_threads() {
         assert_eq!(stats["rows_written"].as_u64(), Some(4000));
         let (h, got) = rows(&sorted);
         assert_eq!(h, header);
-        assert_eq!(got, want, "budget {budget}, chunk {chunk}, threads {threads}");
+        assert_eq!(
+            got, want,
+            "budget {budget}, chunk {chunk}, threads {threads}"
+        );
     }
 }
 
@@ -153,7 +156,9 @@ fn the_order_is_recorded_and_temporary_runs_are_removed() {
         .map(|c| c.name().to_string())
         .collect();
     for rg in meta.row_groups() {
-        let cols = rg.sorting_columns().expect("sorting_columns in every row group");
+        let cols = rg
+            .sorting_columns()
+            .expect("sorting_columns in every row group");
         let got: Vec<(&str, bool, bool)> = cols
             .iter()
             .map(|c| {
@@ -164,10 +169,7 @@ fn the_order_is_recorded_and_temporary_runs_are_removed() {
                 )
             })
             .collect();
-        assert_eq!(
-            got,
-            [("dstaddr", false, false), ("srcaddr", false, false)]
-        );
+        assert_eq!(got, [("dstaddr", false, false), ("srcaddr", false, false)]);
     }
     let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
     assert!(left.is_empty(), "temporary runs left behind: {left:?}");
