@@ -173,25 +173,47 @@ fn the_order_is_recorded_and_temporary_runs_are_removed() {
     }
     let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
     assert!(left.is_empty(), "temporary runs left behind: {left:?}");
-    // DataFusion reads the recorded order: an aggregate over it runs ordered.
+    // DataFusion reads the recorded order: an aggregate over it runs ordered, in one stream
+    // (and EXPLAIN shows that plan); over the same rows unsorted it is a hash aggregate.
+    let plain = dir.path().join("p.parquet");
     let o = vpcflow(&[
-        "query",
-        out.to_str().unwrap(),
-        "--sql",
-        "EXPLAIN ANALYZE SELECT dstaddr, srcaddr, count(*) FROM flows GROUP BY 1, 2",
-        "--format",
-        "csv",
-        "--threads",
-        "2",
+        "convert",
+        f.path().to_str().unwrap(),
+        "-o",
+        plain.to_str().unwrap(),
         "-q",
     ]);
-    let plan = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(plan.contains("ordering_mode=Sorted"), "{plan}");
-    assert!(
-        !plan.contains("RepartitionExec: partitioning=Hash"),
-        "ordered aggregates run in one stream: {plan}"
-    );
+    let sql = "SELECT dstaddr, srcaddr, count(*) FROM flows GROUP BY 1, 2";
+    let plan = |file: &std::path::Path, explain: &str| {
+        let o = vpcflow(&[
+            "query",
+            file.to_str().unwrap(),
+            "--sql",
+            &format!("{explain} {sql}"),
+            "--format",
+            "csv",
+            "--threads",
+            "2",
+            "-q",
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    for explain in ["EXPLAIN", "EXPLAIN ANALYZE"] {
+        let sorted = plan(&out, explain);
+        assert!(sorted.contains("ordering_mode=Sorted"), "{sorted}");
+        assert!(
+            !sorted.contains("RepartitionExec: partitioning=Hash"),
+            "ordered aggregates run in one stream: {sorted}"
+        );
+        let unsorted = plan(&plain, explain);
+        assert!(!unsorted.contains("ordering_mode=Sorted"), "{unsorted}");
+        assert!(
+            unsorted.contains("RepartitionExec: partitioning=Hash"),
+            "{unsorted}"
+        );
+    }
 }
 
 #[test]

@@ -25,6 +25,7 @@ use datafusion::catalog::streaming::StreamingTable;
 use datafusion::common::{DataFusionError, SchemaError};
 use datafusion::execution::TaskContext;
 use datafusion::execution::context::{SessionConfig, SessionContext};
+use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::SendableRecordBatchStream;
 use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
@@ -475,7 +476,12 @@ impl Engine {
             let state = self.ctx.state();
             let mut plan = state.create_physical_plan(df.logical_plan()).await?;
             let mut task = self.ctx.task_ctx();
-            if state.config().target_partitions() > 1 && aggregates_ordered_input(&plan) {
+            // EXPLAIN shows the plan that would run: judge the statement it explains.
+            let judged = match df.logical_plan() {
+                LogicalPlan::Explain(e) => state.create_physical_plan(&e.plan).await?,
+                _ => Arc::clone(&plan),
+            };
+            if state.config().target_partitions() > 1 && aggregates_ordered_input(&judged) {
                 // The data is stored ordered by this aggregate's groups (`convert --sort-by`):
                 // one stream aggregates it group after group in little memory, while a plan
                 // over several partitions re-partitions the rows by hash and merges them back

@@ -366,44 +366,12 @@ impl<W: Write + Send> ParquetSink<W> {
 }
 
 /// The rows of `batches` as one batch, ordered by column `col` (ascending, nulls last; rows with
-/// equal values keep their order). Each column is copied once, columns in parallel.
+/// equal values keep their order).
 fn cluster(batches: &[RecordBatch], col: usize) -> Result<RecordBatch, arrow::error::ArrowError> {
-    use arrow::array::Array;
-    let keys: Vec<&dyn Array> = batches.iter().map(|b| b.column(col).as_ref()).collect();
-    let key = arrow::compute::concat(&keys)?;
-    let cmp = arrow::array::make_comparator(
-        key.as_ref(),
-        key.as_ref(),
-        arrow::compute::SortOptions {
-            descending: false,
-            nulls_first: false,
-        },
-    )?;
-    let mut order: Vec<u32> = (0..key.len() as u32).collect();
-    // A stable sort: equal values stay in input order, so the output is fully determined.
-    order.sort_by(|&a, &b| cmp(a as usize, b as usize));
-    // Row r of the window, as (batch, row in batch).
-    let mut starts = Vec::with_capacity(batches.len());
-    let mut at = 0usize;
-    for b in batches {
-        starts.push(at);
-        at += b.num_rows();
-    }
-    let pairs: Vec<(usize, usize)> = order
-        .iter()
-        .map(|&r| {
-            let r = r as usize;
-            let b = starts.partition_point(|&s| s <= r) - 1;
-            (b, r - starts[b])
-        })
-        .collect();
-    let schema = batches[0].schema();
-    let columns = (0..schema.fields().len())
-        .into_par_iter()
-        .map(|c| {
-            let arrays: Vec<&dyn Array> = batches.iter().map(|b| b.column(c).as_ref()).collect();
-            arrow::compute::interleave(&arrays, &pairs)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    RecordBatch::try_new(schema, columns)
+    let field = arrow::row::SortField::new_with_options(
+        batches[0].schema().field(col).data_type().clone(),
+        super::sort::ORDER,
+    );
+    let converter = arrow::row::RowConverter::new(vec![field])?;
+    super::sort::order(batches, &[col], &converter)
 }

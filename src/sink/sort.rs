@@ -35,7 +35,7 @@ pub const SORT_RUN_BYTES: usize = 128 << 20;
 const MERGE_BATCH_ROWS: usize = 8192;
 
 /// The key order: ascending, nulls last.
-const ORDER: SortOptions = SortOptions {
+pub const ORDER: SortOptions = SortOptions {
     descending: false,
     nulls_first: false,
 };
