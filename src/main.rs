@@ -753,6 +753,7 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
                 cluster_rows: args.cluster_rows,
                 sort_by: args.sort_by.clone(),
                 sort_run_bytes: args.sort_run_bytes,
+                ..ParquetOptions::default()
             };
             let mut sink = ParquetSink::new(out, &args.output, schema, &popts)?;
             let stats = run(decoder, &mut |b| sink.write(&b))?;

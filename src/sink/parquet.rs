@@ -51,6 +51,9 @@ pub struct ParquetOptions {
     pub sort_by: Vec<String>,
     /// Arrow bytes held before a run of the sort is set aside in a temporary file.
     pub sort_run_bytes: usize,
+    /// A temporary file read back once by this program (a sort run): fast LZ4 pages, no
+    /// dictionaries or statistics.
+    pub scratch: bool,
 }
 
 impl Default for ParquetOptions {
@@ -62,6 +65,7 @@ impl Default for ParquetOptions {
             cluster_rows: CLUSTER_ROWS,
             sort_by: Vec::new(),
             sort_run_bytes: super::sort::SORT_RUN_BYTES,
+            scratch: false,
         }
     }
 }
@@ -103,6 +107,13 @@ pub fn properties(opts: &ParquetOptions, schema: &SchemaRef) -> Result<WriterPro
             })
             .collect();
         b = b.set_sorting_columns(Some(columns));
+    }
+    if opts.scratch {
+        return Ok(b
+            .set_compression(Compression::LZ4_RAW)
+            .set_dictionary_enabled(false)
+            .set_statistics_enabled(EnabledStatistics::None)
+            .build());
     }
     for f in schema.fields() {
         if NO_DICTIONARY.contains(&f.name().as_str()) {

@@ -91,8 +91,8 @@ impl Sorter {
             dir: None,
             runs: Vec::new(),
             run_opts: ParquetOptions {
-                zstd_level: 1,
                 row_group_rows: 1 << 16,
+                scratch: true,
                 ..ParquetOptions::default()
             },
             name: name.to_string(),
