@@ -184,10 +184,10 @@ struct ConvertArgs {
     /// files. Row order then differs from the input's within each window.
     #[arg(long, value_name = "COLUMN")]
     cluster_by: Option<String>,
-    /// Parquet file: order all its rows by these columns (comma-separated, e.g.
-    /// srcaddr,dstaddr; ascending, nulls last), in bounded memory (runs set aside in TMPDIR),
-    /// and record the order in the file, so DataFusion (`vpcflow query`) aggregates over them
-    /// as a stream and readers can prune row groups by them.
+    /// Parquet: order all rows of each file (each part file of a dataset) by these columns
+    /// (comma-separated, e.g. srcaddr,dstaddr; ascending, nulls last), in bounded memory (runs
+    /// set aside in TMPDIR), and record the order in the file, so DataFusion (`vpcflow query`)
+    /// aggregates over them as a stream and readers can prune row groups by them.
     #[arg(long, value_name = "COLUMNS", value_delimiter = ',')]
     sort_by: Vec<String>,
     /// Arrow bytes held before a run of --sort-by is set aside (tuning and tests).
@@ -538,7 +538,7 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
         bail!("--cluster-by applies to Parquet output (files and datasets)");
     }
     if !args.sort_by.is_empty() && format != Format::Parquet {
-        bail!("--sort-by applies to Parquet file output");
+        bail!("--sort-by applies to Parquet output (files and datasets)");
     }
     if args.threads > 0 {
         // Parquet column encoding runs on rayon's global pool: bound it like the parser's.
@@ -573,11 +573,6 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
         || Path::new(&args.output).is_dir();
     let mut dataset_opts = None;
     let inputs = if dataset {
-        if !args.sort_by.is_empty() {
-            bail!(
-                "--sort-by orders one Parquet file; for a dataset directory use --cluster-by (each part file would hold its own sort runs)"
-            );
-        }
         if format != Format::Parquet {
             bail!("a dataset directory ({}) holds Parquet only", args.output);
         }
@@ -601,6 +596,9 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
                 row_group_rows: args.row_group_rows,
                 cluster_by: args.cluster_by.clone(),
                 cluster_rows: args.cluster_rows,
+                // Each open part file orders its own rows: the memory is shared among them.
+                sort_by: args.sort_by.clone(),
+                sort_run_bytes: (args.sort_run_bytes / args.max_open_files.max(1)).max(1),
                 ..ParquetOptions::default()
             },
             force: args.force,

@@ -1,7 +1,8 @@
 //! `convert --sort-by`: a file's rows ordered by key columns (ascending, nulls last, equal keys
 //! in input order) — checked against a naive stable sort of the unsorted output, whatever the
 //! memory budget (so however many runs are merged), chunking and threads; the order recorded in
-//! the file; temporary runs removed; and the combinations it can't serve refused.
+//! the file (each part file of a dataset); temporary runs removed; and the combinations it can't
+//! serve refused.
 
 mod common;
 
@@ -217,14 +218,66 @@ fn the_order_is_recorded_and_temporary_runs_are_removed() {
 }
 
 #[test]
+fn each_part_file_of_a_dataset_is_ordered_and_every_row_kept() {
+    let f = input(3000);
+    let (plain, _, _) = convert_render(f.path(), &[]);
+    let (header, mut plain_rows) = rows(&plain);
+    let (s, d) = (column(&header, "srcaddr"), column(&header, "dstaddr"));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ds");
+    let o = vpcflow(&[
+        "convert",
+        f.path().to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--partition-by",
+        "interface_id",
+        "--sort-by",
+        "srcaddr,dstaddr",
+        "--sort-run-bytes",
+        "100",
+        "--max-open-files",
+        "2",
+        "--chunk-bytes",
+        "3000",
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let key = |r: &String| {
+        let f: Vec<&str> = r.split('|').collect();
+        let k = |v: &str| (v == "NULL", if v == "NULL" { "" } else { v }.to_string());
+        (k(f[s]), k(f[d]))
+    };
+    let mut got = Vec::new();
+    let mut files = 0;
+    for p in common::walk_all(&out) {
+        if p.extension().is_some_and(|x| x == "parquet") {
+            files += 1;
+            let reader = SerializedFileReader::new(std::fs::File::open(&p).unwrap()).unwrap();
+            assert!(reader.metadata().row_group(0).sorting_columns().is_some());
+            let (schema, batches) = common::read_parquet(&p);
+            let (_, r) = rows(&common::render(&schema, &batches));
+            assert!(
+                r.windows(2).all(|w| key(&w[0]) <= key(&w[1])),
+                "{} is not ordered",
+                p.display()
+            );
+            got.extend(r);
+        }
+    }
+    assert_eq!(files, 5, "one part file per interface");
+    got.sort();
+    plain_rows.sort();
+    assert_eq!(got, plain_rows);
+}
+
+#[test]
 fn unknown_columns_and_what_it_cannot_serve_are_refused() {
     let f = input(10);
     let dir = tempfile::tempdir().unwrap();
     let input = f.path().to_str().unwrap();
     let out = dir.path().join("o.parquet");
     let out = out.to_str().unwrap();
-    let ds = dir.path().join("ds/");
-    let ds = ds.to_str().unwrap();
     for (args, says) in [
         (
             vec!["-o", out, "--sort-by", "srcaddr,nosuch"],
@@ -236,11 +289,7 @@ fn unknown_columns_and_what_it_cannot_serve_are_refused() {
         ),
         (
             vec!["--to", "ecs", "-o", "-", "--sort-by", "srcaddr"],
-            "applies to Parquet file output",
-        ),
-        (
-            vec!["-o", ds, "--sort-by", "srcaddr"],
-            "for a dataset directory use --cluster-by",
+            "applies to Parquet output",
         ),
     ] {
         let mut all = vec!["convert", input];

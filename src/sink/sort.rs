@@ -48,8 +48,9 @@ pub struct Sorter {
     budget_bytes: usize,
     held: Vec<RecordBatch>,
     held_bytes: usize,
-    /// Rows taken in all.
+    /// Rows and Arrow bytes taken in all.
     held_rows: usize,
+    taken_bytes: usize,
     /// The temporary directory of the runs set aside (made at the first one).
     dir: Option<PathBuf>,
     runs: Vec<PathBuf>,
@@ -88,6 +89,7 @@ impl Sorter {
             held: Vec::new(),
             held_bytes: 0,
             held_rows: 0,
+            taken_bytes: 0,
             dir: None,
             runs: Vec::new(),
             run_opts: ParquetOptions {
@@ -104,12 +106,19 @@ impl Sorter {
         self.held_rows
     }
 
+    /// Arrow bytes taken so far.
+    pub fn bytes_taken(&self) -> usize {
+        self.taken_bytes
+    }
+
     /// Takes a batch; sets a run aside when the held rows pass the budget.
     pub fn push(&mut self, batch: &RecordBatch) -> Result<(), Error> {
         if batch.num_rows() == 0 {
             return Ok(());
         }
-        self.held_bytes += batch.get_array_memory_size();
+        let bytes = batch.get_array_memory_size();
+        self.held_bytes += bytes;
+        self.taken_bytes += bytes;
         self.held_rows += batch.num_rows();
         self.held.push(batch.clone());
         if self.held_bytes >= self.budget_bytes {
