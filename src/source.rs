@@ -83,7 +83,7 @@ fn is_glob(arg: &str) -> bool {
 }
 
 /// Expands command-line inputs: `-` is standard input, a directory is walked recursively (files in
-/// name order, hidden files and our own temporary files skipped), a glob (`logs/2026/*/*.log.gz`,
+/// name order; hidden files, our own temporary files and `_…` bookkeeping files skipped), a glob (`logs/2026/*/*.log.gz`,
 /// `AWSLogs/**/*.gz`) is matched below its literal leading directories, anything else is a file.
 pub fn expand(args: &[String]) -> Result<Vec<Input>, Error> {
     expand_selected(args, &Select::default())
@@ -176,7 +176,12 @@ fn walk(root: &Path, dir: &Path, select: &Select, out: &mut Vec<Input>) -> Resul
         let meta = std::fs::metadata(&p).map_err(|e| Error::io(&p, e))?;
         if meta.is_dir() {
             walk(root, &p, select, out)?;
-        } else if meta.is_file() && select.keeps(p.strip_prefix(root).unwrap_or(&p)) {
+        } else if meta.is_file()
+            // Files named `_…` are a dataset's bookkeeping (our `_vpcflow_manifest.jsonl`,
+            // Spark's `_SUCCESS`, `_common_metadata`), skipped as Hive and Athena skip them.
+            && !name.starts_with('_')
+            && select.keeps(p.strip_prefix(root).unwrap_or(&p))
+        {
             out.push(Input::Path(p));
         }
     }
