@@ -3,56 +3,17 @@
 
 mod common;
 
-use std::io::Write;
-
-use common::{convert_render, vpcflow};
+use common::{column_at, convert_render, header_and_rows as rows, vpcflow};
 
 /// A default-format log whose source addresses repeat out of order, with some `-` (null)
 /// addresses (NODATA records) among them.
 fn input(lines: usize) -> tempfile::NamedTempFile {
-    let mut f = tempfile::NamedTempFile::new().unwrap();
-    writeln!(
-        f,
-        "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"
-    )
-    .unwrap();
-    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-    for i in 0..lines {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        if i % 97 == 5 {
-            writeln!(
-                f,
-                "2 123456789010 eni-{:08x} - - - - - - - 1700000000 1700000060 - NODATA",
-                x % 7
-            )
-            .unwrap();
-            continue;
-        }
-        let src = format!("10.0.{}.{}", x % 5, (x >> 8) % 40);
-        let dst = format!("172.16.{}.{}", (x >> 16) % 3, (x >> 24) % 200);
-        writeln!(
-            f,
-            "2 123456789010 eni-{:08x} {src} {dst} {} 443 6 {} {} {} {} ACCEPT OK",
-            x % 7,
-            1024 + (x >> 32) % 60000,
-            1 + (x >> 40) % 50,
-            100 + (x >> 44) % 9000,
-            1_700_000_000 + i as u64,
-            1_700_000_060 + i as u64,
+    common::xorshift_log(lines, 0x2545_f491_4f6c_dd1d, 97, 7, |x| {
+        (
+            format!("10.0.{}.{}", x % 5, (x >> 8) % 40),
+            format!("172.16.{}.{}", (x >> 16) % 3, (x >> 24) % 200),
         )
-        .unwrap();
-    }
-    f.flush().unwrap();
-    f
-}
-
-/// Rows of a rendering, without its header line.
-fn rows(rendered: &str) -> (String, Vec<String>) {
-    let mut lines = rendered.lines();
-    let header = lines.next().unwrap().to_string();
-    (header, lines.map(str::to_string).collect())
+    })
 }
 
 #[test]
@@ -61,10 +22,7 @@ fn windows_are_ordered_stably_by_the_column_whatever_the_chunking() {
     let (plain, stats, _) = convert_render(f.path(), &[]);
     assert_eq!(stats["rows_written"].as_u64(), Some(3000));
     let (header, plain_rows) = rows(&plain);
-    let col = header
-        .split('|')
-        .position(|h| h.starts_with("srcaddr:"))
-        .unwrap();
+    let col = column_at(&header, "srcaddr");
     // The oracle: windows of 700 rows of the unclustered output, each stably sorted by
     // srcaddr with nulls last.
     let mut want = Vec::new();

@@ -6,69 +6,31 @@
 
 mod common;
 
-use std::io::Write;
 use std::process::Command;
 
-use common::{convert_render, vpcflow};
+use common::{column_at as column, convert_render, header_and_rows as rows, vpcflow};
 use parquet::file::reader::{FileReader, SerializedFileReader};
 
-/// A default-format log whose addresses repeat out of order, with `-` (null) addresses
-/// (NODATA records) among them and many equal (srcaddr, dstaddr) keys.
+/// A default-format log whose addresses repeat out of order, with `-` (null) addresses (NODATA
+/// records) among them and many equal (srcaddr, dstaddr) keys. Some addresses are prefixes of
+/// others ("10.0.1.1" < "10.0.1.10"): byte order decides.
 fn input(lines: usize) -> tempfile::NamedTempFile {
-    let mut f = tempfile::NamedTempFile::new().unwrap();
-    writeln!(
-        f,
-        "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"
-    )
-    .unwrap();
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    for i in 0..lines {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        if i % 89 == 3 {
-            writeln!(
-                f,
-                "2 123456789010 eni-{:08x} - - - - - - - 1700000000 1700000060 - NODATA",
-                x % 5
-            )
-            .unwrap();
-            continue;
-        }
-        // Some addresses are prefixes of others ("10.0.1.1" < "10.0.1.10"): byte order decides.
+    common::xorshift_log(lines, 0x9e37_79b9_7f4a_7c15, 89, 5, |x| {
         let src = format!("10.0.{}.{}", x % 3, (x >> 8) % 12);
         let dst = if x.is_multiple_of(11) {
             "2600:1f18::1".to_string()
         } else {
             format!("172.16.0.{}", (x >> 16) % 9)
         };
-        writeln!(
-            f,
-            "2 123456789010 eni-{:08x} {src} {dst} {} 443 6 {} {} {} {} ACCEPT OK",
-            x % 5,
-            1024 + (x >> 32) % 60000,
-            1 + (x >> 40) % 50,
-            100 + (x >> 44) % 9000,
-            1_700_000_000 + i as u64,
-            1_700_000_060 + i as u64,
-        )
-        .unwrap();
-    }
-    f.flush().unwrap();
-    f
+        (src, dst)
+    })
 }
 
-fn rows(rendered: &str) -> (String, Vec<String>) {
-    let mut lines = rendered.lines();
-    let header = lines.next().unwrap().to_string();
-    (header, lines.map(str::to_string).collect())
-}
-
-fn column(header: &str, name: &str) -> usize {
-    header
-        .split('|')
-        .position(|h| h.starts_with(&format!("{name}:")))
-        .unwrap()
+/// The sort key of a rendered row: (srcaddr, dstaddr) at columns `s` and `d`, nulls last.
+fn key(row: &str, s: usize, d: usize) -> ((bool, String), (bool, String)) {
+    let f: Vec<&str> = row.split('|').collect();
+    let k = |v: &str| (v == "NULL", if v == "NULL" { "" } else { v }.to_string());
+    (k(f[s]), k(f[d]))
 }
 
 #[test]
@@ -79,11 +41,7 @@ fn rows_are_ordered_stably_whatever_the_budget_chunking_and_threads() {
     let (header, plain_rows) = rows(&plain);
     let (s, d) = (column(&header, "srcaddr"), column(&header, "dstaddr"));
     // The oracle: the unsorted output, stably sorted by (srcaddr, dstaddr), nulls last.
-    let key = |r: &String| {
-        let f: Vec<&str> = r.split('|').collect();
-        let k = |v: &str| (v == "NULL", if v == "NULL" { "" } else { v }.to_string());
-        (k(f[s]), k(f[d]))
-    };
+    let key = |r: &String| key(r, s, d);
     let mut want = plain_rows.clone();
     want.sort_by_key(key);
     assert_ne!(want, plain_rows, "the input must not be ordered already");
@@ -243,11 +201,7 @@ fn each_part_file_of_a_dataset_is_ordered_and_every_row_kept() {
         "-q",
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let key = |r: &String| {
-        let f: Vec<&str> = r.split('|').collect();
-        let k = |v: &str| (v == "NULL", if v == "NULL" { "" } else { v }.to_string());
-        (k(f[s]), k(f[d]))
-    };
+    let key = |r: &String| key(r, s, d);
     let mut got = Vec::new();
     let mut files = 0;
     for p in common::walk_all(&out) {

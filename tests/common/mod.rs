@@ -209,3 +209,67 @@ pub fn convert_render(input: &Path, extra: &[&str]) -> (String, serde_json::Valu
     );
     (render(&schema, &batches), stats, stderr)
 }
+
+/// A default-format log of `lines` records from a xorshift sequence seeded with `seed`: every
+/// `nodata_every`-th record (offset 3) is a NODATA record with `-` (null) fields; the others take
+/// their (srcaddr, dstaddr) from `addrs` of the sequence's value, and spread over `enis`
+/// interfaces. Ports, packets and bytes vary; start and end grow with the line.
+pub fn xorshift_log(
+    lines: usize,
+    seed: u64,
+    nodata_every: usize,
+    enis: u64,
+    addrs: impl Fn(u64) -> (String, String),
+) -> tempfile::NamedTempFile {
+    use std::io::Write;
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    writeln!(
+        f,
+        "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"
+    )
+    .unwrap();
+    let mut x = seed;
+    for i in 0..lines {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        if i % nodata_every == 3 {
+            writeln!(
+                f,
+                "2 123456789010 eni-{:08x} - - - - - - - 1700000000 1700000060 - NODATA",
+                x % enis
+            )
+            .unwrap();
+            continue;
+        }
+        let (src, dst) = addrs(x);
+        writeln!(
+            f,
+            "2 123456789010 eni-{:08x} {src} {dst} {} 443 6 {} {} {} {} ACCEPT OK",
+            x % enis,
+            1024 + (x >> 32) % 60000,
+            1 + (x >> 40) % 50,
+            100 + (x >> 44) % 9000,
+            1_700_000_000 + i as u64,
+            1_700_000_060 + i as u64,
+        )
+        .unwrap();
+    }
+    f.flush().unwrap();
+    f
+}
+
+/// A rendering's header line and its rows.
+pub fn header_and_rows(rendered: &str) -> (String, Vec<String>) {
+    let mut lines = rendered.lines();
+    let header = lines.next().unwrap().to_string();
+    (header, lines.map(str::to_string).collect())
+}
+
+/// The position of column `name` in a rendering's header.
+pub fn column_at(header: &str, name: &str) -> usize {
+    header
+        .split('|')
+        .position(|h| h.starts_with(&format!("{name}:")))
+        .unwrap()
+}
