@@ -355,7 +355,7 @@ impl<W: Write + Send> ParquetSink<W> {
         self.groups_rows
             + self.rows_in_group
             + self.held_rows
-            + self.sorter.as_ref().map_or(0, Sorter::rows_held)
+            + self.sorter.as_ref().map_or(0, Sorter::rows_taken)
     }
 
     /// About how large the file is so far: bytes written plus the current row group's encoded

@@ -49,7 +49,7 @@ pub struct Sorter {
     held: Vec<RecordBatch>,
     held_bytes: usize,
     /// Rows and Arrow bytes taken in all.
-    held_rows: usize,
+    taken_rows: usize,
     taken_bytes: usize,
     /// The temporary directory of the runs set aside (made at the first one).
     dir: Option<PathBuf>,
@@ -88,7 +88,7 @@ impl Sorter {
             budget_bytes: budget_bytes.max(1),
             held: Vec::new(),
             held_bytes: 0,
-            held_rows: 0,
+            taken_rows: 0,
             taken_bytes: 0,
             dir: None,
             runs: Vec::new(),
@@ -102,8 +102,8 @@ impl Sorter {
     }
 
     /// Rows taken so far.
-    pub fn rows_held(&self) -> usize {
-        self.held_rows
+    pub fn rows_taken(&self) -> usize {
+        self.taken_rows
     }
 
     /// Arrow bytes taken so far.
@@ -119,7 +119,7 @@ impl Sorter {
         let bytes = batch.get_array_memory_size();
         self.held_bytes += bytes;
         self.taken_bytes += bytes;
-        self.held_rows += batch.num_rows();
+        self.taken_rows += batch.num_rows();
         self.held.push(batch.clone());
         if self.held_bytes >= self.budget_bytes {
             self.spill()?;
