@@ -78,17 +78,9 @@ fn clustered_datasets_keep_every_row() {
         "-q",
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let mut got = Vec::new();
-    let mut files = 0;
-    for p in common::walk_all(&out) {
-        if p.extension().is_some_and(|x| x == "parquet") {
-            files += 1;
-            let (schema, batches) = common::read_parquet(&p);
-            let (_, r) = rows(&common::render(&schema, &batches));
-            got.extend(r);
-        }
-    }
-    assert_eq!(files, 7);
+    let parts = common::part_file_rows(&out);
+    assert_eq!(parts.len(), 7);
+    let mut got: Vec<String> = parts.into_iter().flat_map(|(_, r)| r).collect();
     got.sort();
     assert_eq!(got, plain_rows);
 }

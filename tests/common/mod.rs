@@ -273,3 +273,16 @@ pub fn column_at(header: &str, name: &str) -> usize {
         .position(|h| h.starts_with(&format!("{name}:")))
         .unwrap()
 }
+
+/// Every Parquet part file below a dataset directory, with its rendered rows (header dropped).
+pub fn part_file_rows(dir: &Path) -> Vec<(PathBuf, Vec<String>)> {
+    walk_all(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
+        .map(|p| {
+            let (schema, batches) = read_parquet(&p);
+            let (_, rows) = header_and_rows(&render(&schema, &batches));
+            (p, rows)
+        })
+        .collect()
+}
