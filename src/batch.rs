@@ -103,6 +103,20 @@ pub struct FilePlan {
     pub input: String,
     /// Each record follows a CloudWatch Logs export timestamp, which is dropped.
     pub leading_timestamp: bool,
+    /// Lines longer than this (in bytes, without the line feed) are refused as too long.
+    pub max_line: usize,
+}
+
+/// The longest line accepted unless `--max-line-bytes` says otherwise: 1 MiB, hundreds of times
+/// the longest flow log record (40 fields), small enough that a file without line feeds can't
+/// make anyone hold it whole.
+pub const DEFAULT_MAX_LINE_BYTES: usize = 1 << 20;
+
+/// Why a line of `len` bytes is refused when lines may hold at most `limit`. The reader that
+/// skips lines too long to hold ([`crate::source`]) gives the same reason.
+#[cold]
+pub fn line_too_long(len: u64, limit: usize) -> String {
+    format!("line too long: {len} bytes, more than the limit of {limit} (--max-line-bytes)")
 }
 
 impl FilePlan {
@@ -141,6 +155,7 @@ impl FilePlan {
             describe,
             input: String::new(),
             leading_timestamp: false,
+            max_line: DEFAULT_MAX_LINE_BYTES,
         }
     }
 
@@ -189,6 +204,7 @@ impl FilePlan {
             describe,
             input: String::new(),
             leading_timestamp: false,
+            max_line: DEFAULT_MAX_LINE_BYTES,
         }
     }
 }
@@ -378,6 +394,16 @@ pub fn parse_chunk(
         let line_offset = offset;
         offset += raw.len() as u64 + 1;
         out.lines += 1;
+        if raw.len() > plan.max_line {
+            out.records += 1;
+            out.rejects.push(Reject {
+                line_in_chunk: line_no as u64,
+                offset: line_offset,
+                reason: line_too_long(raw.len() as u64, plan.max_line),
+                raw: raw[..plan.max_line].to_vec(),
+            });
+            continue;
+        }
         let line = parse::trim_line(raw);
         if line.is_empty() {
             out.blank += 1;

@@ -39,6 +39,27 @@ pub struct Options {
     pub keep_provenance: bool,
     /// Stop the run with [`Error::TooManyRejects`] past this many refused lines.
     pub max_rejects: Option<MaxRejects>,
+    /// Lines longer than this are refused as too long without being held in memory; a JSON
+    /// object of a CloudWatch Logs or Firehose input may hold 64 times as much.
+    pub max_line_bytes: usize,
+}
+
+impl Options {
+    /// Block and unit sizes for reading an input up to `boundary`.
+    fn limits(&self, boundary: source::Boundary) -> source::Limits {
+        // A skipped unit keeps as much of its head as the parser keeps of a refused one.
+        let (max_unit, head) = match boundary {
+            source::Boundary::Line => (self.max_line_bytes, self.max_line_bytes),
+            source::Boundary::JsonObject => (self.max_object_bytes(), envelope::REFUSED_HEAD_BYTES),
+        };
+        source::Limits::new(self.window_bytes, max_unit, head)
+    }
+
+    /// The longest JSON object of a CloudWatch Logs or Firehose input (one payload holds many
+    /// records).
+    pub fn max_object_bytes(&self) -> usize {
+        self.max_line_bytes.saturating_mul(64)
+    }
 }
 
 impl Default for Options {
@@ -52,6 +73,7 @@ impl Default for Options {
             keep_original: false,
             keep_provenance: false,
             max_rejects: None,
+            max_line_bytes: batch::DEFAULT_MAX_LINE_BYTES,
         }
     }
 }
@@ -221,8 +243,8 @@ enum Fetched {
 struct ReadJob {
     input: Input,
     boundary: source::Boundary,
-    pending: Option<(Blocks, Option<source::Block>)>,
-    window: usize,
+    pending: Option<Blocks>,
+    limits: source::Limits,
     tx: mpsc::SyncSender<Fetched>,
 }
 
@@ -232,23 +254,15 @@ impl ReadJob {
             input,
             boundary,
             pending,
-            window,
+            limits,
             tx,
         } = self;
         let mut blocks = match pending {
-            Some((mut b, first)) => {
-                if boundary == source::Boundary::Line {
-                    if let Some(f) = first
-                        && tx.send(Fetched::Block(f)).is_err()
-                    {
-                        return;
-                    }
-                } else {
-                    b.switch(boundary, first);
-                }
+            Some(mut b) => {
+                b.set_boundary(boundary);
                 b
             }
-            None => match source::open_with(&input, window, boundary) {
+            None => match source::open_with(&input, limits, boundary) {
                 Ok(b) => b,
                 Err(e) => {
                     let _ = tx.send(Fetched::Failed(e));
@@ -277,8 +291,8 @@ struct Planned {
     input: Input,
     name: String,
     plan: Plan,
-    /// Standard input can be read once only: its reader and the first block taken while planning.
-    pending: Option<(Blocks, Option<source::Block>)>,
+    /// Standard input can be read once only: its reader, holding what planning peeked at.
+    pending: Option<Blocks>,
     /// A downloaded copy of the input, removed when the input is done.
     _temp: Option<crate::s3::TempFile>,
 }
@@ -389,6 +403,19 @@ fn plan_input(
     Ok(plan)
 }
 
+/// Opens an input that can be read only once and peeks at its first bytes; the open reader,
+/// holding them, goes to `pending`.
+fn peek_once(
+    input: &Input,
+    opts: &Options,
+    pending: &mut Option<Blocks>,
+) -> std::io::Result<Vec<u8>> {
+    let mut blocks = source::open(input, opts.limits(source::Boundary::Line))?;
+    let sample = blocks.peek(opts.sample_bytes)?;
+    *pending = Some(blocks);
+    Ok(sample)
+}
+
 /// Names of the columns that hold a CloudWatch Logs payload's log group and stream.
 pub const LOG_GROUP_COLUMN: &str = "log_group";
 /// See [`LOG_GROUP_COLUMN`].
@@ -407,7 +434,7 @@ impl Decoder {
             .num_threads(threads)
             .thread_name(|i| format!("vpcflow-parse-{i}"))
             .build()
-            .map_err(|e| Error::Usage(format!("cannot start {threads} threads: {e}")))?;
+            .map_err(|e| Error::Internal(format!("cannot start {threads} threads: {e}")))?;
         let mut schema = DatasetSchema::default();
         let mut planned = Vec::new();
         let mut early = Vec::new();
@@ -429,24 +456,11 @@ impl Decoder {
             let mut pending = None;
             let mut temp = None;
             let sample = match &input {
-                Input::Stdin => {
-                    let mut blocks =
-                        source::open(&input, opts.window_bytes).map_err(|e| Error::Read {
-                            input: name.clone(),
-                            offset: 0,
-                            source: e,
-                        })?;
-                    let first = blocks.next_block().map_err(|e| Error::Read {
-                        input: name.clone(),
-                        offset: 0,
-                        source: e,
-                    })?;
-                    let sample = first
-                        .as_ref()
-                        .map(|b| b.bytes()[..b.bytes().len().min(opts.sample_bytes)].to_vec())
-                        .unwrap_or_default();
-                    pending = Some((blocks, first));
-                    Ok(sample)
+                // Standard input, a pipe or a FIFO can be read once only: keep what planning
+                // peeked at for the reader.
+                Input::Stdin => peek_once(&input, &opts, &mut pending),
+                Input::Path(p) if std::fs::metadata(p).is_ok_and(|m| !m.is_file()) => {
+                    peek_once(&input, &opts, &mut pending)
                 }
                 Input::Path(_) => Blocks::sample(&input, opts.sample_bytes),
                 Input::S3(_) => s3_samples.next().expect("one sample per object"),
@@ -491,7 +505,7 @@ impl Decoder {
                 let mut counts = envelope::ExtractCounts::default();
                 let mut text = Vec::new();
                 let mut cloudwatch = memchr::memmem::find(&sample, b"\"logEvents\"").is_some();
-                for x in envelope::extract(&sample[..end], 0, usize::MAX, &mut counts) {
+                for x in envelope::extract(&sample[..end], 0, usize::MAX, usize::MAX, &mut counts) {
                     if let envelope::Extracted::Records(g) = x {
                         cloudwatch |= g.log_group.is_some();
                         text.extend_from_slice(&g.text);
@@ -499,6 +513,7 @@ impl Decoder {
                 }
                 plan_input(&name, &text, &opts, &mut schema, &mut early).map(|mut p| {
                     p.input = name.clone();
+                    p.max_line = opts.max_line_bytes;
                     if cloudwatch {
                         schema.add(&layout::Column::Unknown(LOG_GROUP_COLUMN.to_string()));
                         schema.add(&layout::Column::Unknown(LOG_STREAM_COLUMN.to_string()));
@@ -508,6 +523,7 @@ impl Decoder {
             } else {
                 plan_input(&name, &sample, &opts, &mut schema, &mut early).map(|mut p| {
                     p.input = name.clone();
+                    p.max_line = opts.max_line_bytes;
                     Plan::Text(p)
                 })
             };
@@ -621,7 +637,7 @@ impl Decoder {
             drop(tx);
             let written = writer
                 .join()
-                .map_err(|_| Error::Usage("the writer thread panicked".into()))?;
+                .map_err(|_| Error::Internal("the writer thread panicked".into()))?;
             // A writer error is the root cause when both failed (parsing stops when it can't send).
             let rows = written?;
             produced?;
@@ -655,7 +671,7 @@ impl Decoder {
                     input: p.input.clone(),
                     boundary,
                     pending: p.pending,
-                    window: self.opts.window_bytes,
+                    limits: self.opts.limits(boundary),
                     tx: btx,
                 })));
                 brx
@@ -736,7 +752,7 @@ impl Decoder {
         on_notice: &mut dyn FnMut(Notice),
         on_progress: &mut dyn FnMut(u64),
     ) -> Result<(), Error> {
-        let sent_failed = || Error::Usage("output closed early".to_string());
+        let sent_failed = || Error::Internal("output closed early".to_string());
         let last_failure = std::cell::RefCell::new(None::<String>);
         let on_notice = &mut |n: Notice| {
             if let Notice::Failed(e) = &n {
@@ -833,8 +849,22 @@ impl Decoder {
                             tx.send(Event::Batch(b)).map_err(|_| sent_failed())?;
                         }
                     }
-                    offset = block.offset + data.len() as u64;
-                    stats.bytes_read += data.len() as u64;
+                    if let Some(o) = &block.oversized {
+                        line_base += 1;
+                        stats.records += 1;
+                        stats.rejected += 1;
+                        let reason = batch::line_too_long(o.len, self.opts.max_line_bytes);
+                        on_reject(&RejectReport {
+                            input: &name,
+                            line: line_base,
+                            offset: o.offset,
+                            reason: &reason,
+                            raw: &o.head,
+                        });
+                        self.check_rejects(stats, &name, line_base, &reason)?;
+                    }
+                    offset = block.end();
+                    stats.bytes_read += block.end() - block.offset;
                     on_progress(stats.bytes_read);
                 }
             }
@@ -878,7 +908,13 @@ impl Decoder {
                 break;
             };
             let data = block.bytes();
-            let items = envelope::extract(data, block.offset, self.opts.chunk_bytes, &mut counts);
+            let items = envelope::extract(
+                data,
+                block.offset,
+                self.opts.chunk_bytes,
+                self.opts.max_object_bytes(),
+                &mut counts,
+            );
             // Every group's chunks, parsed in parallel.
             let work: Vec<(usize, std::ops::Range<usize>)> = items
                 .iter()
@@ -948,12 +984,31 @@ impl Decoder {
                     if let Some(b) = out.batch {
                         let b = with_envelope_columns(b, g, group_idx, stream_idx, offset_idx)?;
                         tx.send(Event::Batch(b))
-                            .map_err(|_| Error::Usage("output closed early".to_string()))?;
+                            .map_err(|_| Error::Internal("output closed early".to_string()))?;
                     }
                 }
             }
-            offset = block.offset + data.len() as u64;
-            stats.bytes_read += data.len() as u64;
+            if let Some(o) = &block.oversized {
+                let record = counts.records;
+                counts.records += 1;
+                stats.records += 1;
+                stats.rejected += 1;
+                let reason = format!(
+                    "{} (JSON object at byte {})",
+                    envelope::object_too_long(o.len, self.opts.max_object_bytes()),
+                    o.offset
+                );
+                on_reject(&RejectReport {
+                    input: name,
+                    line: record + 1,
+                    offset: o.offset,
+                    reason: &reason,
+                    raw: &o.head,
+                });
+                self.check_rejects(stats, name, record + 1, &reason)?;
+            }
+            offset = block.end();
+            stats.bytes_read += block.end() - block.offset;
             on_progress(stats.bytes_read);
         }
         stats.control_messages += counts.control_messages;
@@ -1044,5 +1099,5 @@ fn with_envelope_columns(
             .collect();
         cols[i] = Arc::new(mapped);
     }
-    RecordBatch::try_new(b.schema(), cols).map_err(|e| Error::Usage(format!("internal: {e}")))
+    RecordBatch::try_new(b.schema(), cols).map_err(|e| Error::Internal(e.to_string()))
 }

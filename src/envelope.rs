@@ -160,6 +160,66 @@ pub fn object_boundary(buf: &[u8]) -> Option<usize> {
     (!pieces.is_empty()).then_some(end)
 }
 
+/// Why a JSON object of `len` bytes is refused when objects may hold at most `limit`.
+#[cold]
+pub fn object_too_long(len: u64, limit: usize) -> String {
+    format!("JSON object too long: {len} bytes, more than the limit of {limit} (64 × --max-line-bytes)")
+}
+
+/// Finds where a top-level piece ends when it is read in consecutive slices, as [`scan`] cuts
+/// pieces: an object ends after its closing brace (braces inside strings don't count), other
+/// text before the next `{` or line feed. Used to skip a piece too long to hold in memory.
+#[derive(Debug, Default, Clone)]
+pub struct PieceEnd {
+    started: bool,
+    stray: bool,
+    depth: usize,
+    in_string: bool,
+    escaped: bool,
+}
+
+impl PieceEnd {
+    /// Feeds the next slice; where in it the piece ends (exclusive), if it does.
+    pub fn feed(&mut self, bytes: &[u8]) -> Option<usize> {
+        for (i, &b) in bytes.iter().enumerate() {
+            if !self.started {
+                if !b.is_ascii_whitespace() {
+                    self.started = true;
+                    self.stray = b != b'{';
+                    self.depth = usize::from(b == b'{');
+                }
+                continue;
+            }
+            if self.stray {
+                if b == b'{' || b == b'\n' {
+                    return Some(i);
+                }
+            } else if self.in_string {
+                if self.escaped {
+                    self.escaped = false;
+                } else if b == b'\\' {
+                    self.escaped = true;
+                } else if b == b'"' {
+                    self.in_string = false;
+                }
+            } else {
+                match b {
+                    b'{' => self.depth += 1,
+                    b'}' => {
+                        self.depth -= 1;
+                        if self.depth == 0 {
+                            return Some(i + 1);
+                        }
+                    }
+                    b'"' => self.in_string = true,
+                    _ => {}
+                }
+            }
+        }
+        None
+    }
+}
+
 /// Records taken out of JSON envelopes that share a log group and stream, as text the parser
 /// reads: one record per line.
 #[derive(Debug, Default)]
@@ -214,18 +274,23 @@ pub struct ExtractCounts {
     pub control_messages: u64,
 }
 
+/// How much of a refused JSON object is kept for messages and the rejects file.
+pub const REFUSED_HEAD_BYTES: usize = 1024;
+
 fn cut(raw: &[u8]) -> Vec<u8> {
-    raw[..raw.len().min(1024)].to_vec()
+    raw[..raw.len().min(REFUSED_HEAD_BYTES)].to_vec()
 }
 
 /// Takes the records out of the JSON objects of `block` (an input's bytes from offset `base`,
 /// cut by [`object_boundary`]): CloudWatch Logs subscription payloads and Firehose `message`
 /// objects. Neighbouring records with the same log group and stream share a [`Group`] of at most
-/// about `group_bytes`. Record ordinals continue from `counts.records`.
+/// about `group_bytes`. An object longer than `max_object` bytes is refused whole. Record
+/// ordinals continue from `counts.records`.
 pub fn extract(
     block: &[u8],
     base: u64,
     group_bytes: usize,
+    max_object: usize,
     counts: &mut ExtractCounts,
 ) -> Vec<Extracted> {
     let mut out: Vec<Extracted> = Vec::new();
@@ -310,6 +375,11 @@ pub fn extract(
         };
         let offset = base + s as u64;
         let raw = &block[s..e];
+        if raw.len() > max_object {
+            let reason = object_too_long(raw.len() as u64, max_object);
+            refuse(&mut current, &mut out, counts, offset, reason, raw);
+            continue;
+        }
         buf.clear();
         buf.extend_from_slice(raw);
         let value = match simd_json::to_borrowed_value(&mut buf) {
@@ -465,7 +535,7 @@ mod tests {
         input.extend_from_slice(b"{\"message\":\"e f\"}{\"message\":\"g }{ \\\" h\"}\n");
         assert_eq!(classify(&input), JsonInput::Objects);
         let mut counts = ExtractCounts::default();
-        let out = extract(&input, 100, 1 << 20, &mut counts);
+        let out = extract(&input, 100, 1 << 20, usize::MAX, &mut counts);
         assert_eq!(
             records(&out),
             vec![
@@ -508,11 +578,57 @@ mod tests {
         assert_eq!(object_boundary(tricky), Some(tricky.len()));
     }
 
+    proptest::proptest! {
+        /// Skipping a piece slice by slice ends it exactly where the splitter cuts it.
+        #[test]
+        fn piece_end_agrees_with_the_splitter(
+            data in proptest::collection::vec(proptest::sample::select(b"{}\"\\ \nab:".to_vec()), 0..80),
+            cuts in proptest::collection::vec(0usize..80, 0..4),
+        ) {
+            let (pieces, _) = scan(&data, false);
+            for p in pieces {
+                let (Piece::Object(s, e) | Piece::Stray(s, e)) = p;
+                let mut bounds: Vec<usize> = cuts.iter().map(|c| s + c % (data.len() - s + 1)).collect();
+                bounds.push(s);
+                bounds.push(data.len());
+                bounds.sort_unstable();
+                let mut end = PieceEnd::default();
+                let mut got = None;
+                for w in bounds.windows(2) {
+                    if let Some(k) = end.feed(&data[w[0]..w[1]]) {
+                        got = Some(w[0] + k);
+                        break;
+                    }
+                }
+                proptest::prop_assert_eq!(got, Some(e));
+            }
+        }
+    }
+
+    #[test]
+    fn objects_over_the_limit_are_refused_whole() {
+        let input = br#"{"message":"1 a"}{"message":"a long record here"}{"message":"2 b"}"#;
+        let mut counts = ExtractCounts::default();
+        let out = extract(input, 0, 1 << 20, 20, &mut counts);
+        assert_eq!(counts.records, 3);
+        assert_eq!(records(&out).len(), 2);
+        let refused: Vec<_> = out
+            .iter()
+            .filter_map(|x| match x {
+                Extracted::Refused { record, offset, reason, .. } => Some((*record, *offset, reason.clone())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(refused.len(), 1);
+        assert_eq!((refused[0].0, refused[0].1), (1, 17));
+        assert!(refused[0].2.starts_with("JSON object too long: 32 bytes"), "{}", refused[0].2);
+    }
+
     #[test]
     fn bad_objects_are_refused_with_their_offset() {
         let input = b"{\"message\":\"a b\"}\nnot json\n{\"logEvents\":5}{\"other\":1}{\"message\":\"\"}{\"message\":\"c";
         let mut counts = ExtractCounts::default();
-        let out = extract(input, 0, 1 << 20, &mut counts);
+        let out = extract(input, 0, 1 << 20, usize::MAX, &mut counts);
         let refused: Vec<(u64, u64, String)> = out
             .iter()
             .filter_map(|x| match x {

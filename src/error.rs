@@ -71,12 +71,30 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// An input that can't be used, for a reason that is not an I/O error on a local file
+    /// (an object store's answer, …).
+    #[error("{input}: {reason}")]
+    Input {
+        /// The input.
+        input: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// A problem with how the tool was asked to run.
     #[error("{0}")]
     Usage(String),
+    /// Something that should not happen (a thread that panicked, an internal invariant).
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl Error {
+    /// Whether the error is about how the tool was asked to run (options, arguments, names
+    /// that match nothing) rather than about the data or the system: the binary's exit status 2.
+    pub fn is_usage(&self) -> bool {
+        matches!(self, Error::Usage(_) | Error::Fields(_))
+    }
+
     /// An I/O error on `path`.
     #[cold]
     pub fn io(path: &Path, source: std::io::Error) -> Self {

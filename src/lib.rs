@@ -10,6 +10,7 @@
 
 pub mod batch;
 pub mod chunk;
+pub mod clobber;
 pub mod decode;
 pub mod enrich;
 pub mod envelope;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use vpcflow::decode::{Notice, RejectReport};
@@ -17,12 +17,38 @@ use vpcflow::sink::parquet::{ParquetOptions, ParquetSink};
 use vpcflow::sink::{dataset, ecs};
 use vpcflow::{Decoder, Options, Stats, source};
 
-/// Exit status when `--strict` meets a refused line.
-const EXIT_STRICT: u8 = 3;
 /// Exit status when an input or the output failed.
 const EXIT_FAILED: u8 = 1;
+/// Exit status for bad usage, also when found after the arguments were parsed.
+const EXIT_USAGE: u8 = 2;
+/// Exit status when `--strict` meets a refused line.
+const EXIT_STRICT: u8 = 3;
 /// Exit status of `alert` when at least one rule fired (and nothing failed).
 const EXIT_FIRED: u8 = 4;
+
+/// A usage error found after parsing the arguments (exit status 2).
+fn usage(message: impl Into<String>) -> anyhow::Error {
+    vpcflow::Error::Usage(message.into()).into()
+}
+
+/// The exit status for an error: the one place that maps error kinds to exit codes.
+fn exit_status(e: &anyhow::Error) -> u8 {
+    for cause in e.chain() {
+        if let Some(e) = cause.downcast_ref::<vpcflow::Error>() {
+            return if e.is_usage() { EXIT_USAGE } else { EXIT_FAILED };
+        }
+        if let Some(e) = cause.downcast_ref::<vpcflow::query::QueryError>() {
+            return if e.is_usage() { EXIT_USAGE } else { EXIT_FAILED };
+        }
+        if cause
+            .downcast_ref::<vpcflow::query::canned::QueryFileError>()
+            .is_some()
+        {
+            return EXIT_USAGE;
+        }
+    }
+    EXIT_FAILED
+}
 
 #[derive(Parser)]
 #[command(
@@ -64,9 +90,14 @@ enum Command {
     },
 }
 
-/// Which files of walked directories and globs are read.
+/// Which files of walked directories and globs are read, and how.
 #[derive(clap::Args, Clone, Default)]
 struct SelectArgs {
+    /// Refuse lines longer than this many bytes as "line too long", without holding them in
+    /// memory (a JSON object of CloudWatch Logs/Firehose input may hold 64 times as much).
+    #[arg(long, default_value_t = vpcflow::batch::DEFAULT_MAX_LINE_BYTES as u64, value_name = "BYTES",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    max_line_bytes: u64,
     /// Only files matching this glob (on the file name; with a `/`, on the path below the
     /// directory walked). Repeatable.
     #[arg(long)]
@@ -389,7 +420,7 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             eprintln!("vpcflow: error: {e:#}");
-            ExitCode::from(EXIT_FAILED)
+            ExitCode::from(exit_status(&e))
         }
     }
 }
@@ -497,8 +528,88 @@ fn format_for(args: &ConvertArgs) -> Result<Format> {
 struct Rejects {
     shown: u64,
     limit: u64,
-    file: Option<BufWriter<File>>,
+    file: Option<Box<dyn Write>>,
     error: Option<std::io::Error>,
+}
+
+/// Where `--rejects` writes: the file, or standard output for `-`.
+fn open_rejects(path: &Path) -> Result<Box<dyn Write>> {
+    if path == Path::new("-") {
+        return Ok(Box::new(BufWriter::new(std::io::stdout())));
+    }
+    let f = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    Ok(Box::new(BufWriter::new(f)))
+}
+
+/// Writes `--stats` JSON to the file, or to standard error for `-` (standard output may carry
+/// the data).
+fn write_stats(path: &Path, stats: &Stats, seconds: f64) -> Result<()> {
+    let text = serde_json::to_string_pretty(&stats_json(stats, seconds))? + "\n";
+    if path == Path::new("-") {
+        std::io::stderr().lock().write_all(text.as_bytes())?;
+        return Ok(());
+    }
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Refuses, before anything is written, outputs that would overwrite an input or each other,
+/// and outputs named by URLs. `main` is `-o` (None: standard output or nothing) and its kind;
+/// `side` the other files written (`--stats`, `--rejects`; `-` is a standard stream).
+fn check_outputs(
+    inputs: &[source::Input],
+    main: Option<(&Path, OutputKind)>,
+    side: &[(&str, Option<&Path>)],
+) -> Result<()> {
+    use vpcflow::clobber;
+    if let Some((out, kind)) = main {
+        match kind {
+            OutputKind::File => clobber::refuse_input_file(inputs, "-o", out)?,
+            OutputKind::Dataset => clobber::refuse_inputs_inside(inputs, out)?,
+            OutputKind::Numbered => clobber::refuse_numbered_inputs(inputs, out, |n| {
+                ecs::NumberedFiles::new(out, 1).path(n)
+            })?,
+        }
+    }
+    let side: Vec<(&str, &Path)> = side
+        .iter()
+        .filter_map(|(o, p)| p.filter(|p| *p != Path::new("-")).map(|p| (*o, p)))
+        .collect();
+    for (i, &(option, path)) in side.iter().enumerate() {
+        clobber::refuse_url(option, &path.to_string_lossy())?;
+        clobber::refuse_input_file(inputs, option, path)?;
+        if let Some((out, OutputKind::File)) = main {
+            clobber::refuse_same_output(("-o", out), (option, path))?;
+        }
+        for &other in &side[i + 1..] {
+            clobber::refuse_same_output((option, path), other)?;
+        }
+    }
+    Ok(())
+}
+
+/// The local files among the inputs named (S3 objects and standard input left out, errors
+/// left to the run that reads them), for [`check_outputs`] before a query or report.
+fn local_inputs(args: &[String], select: &SelectArgs) -> Vec<source::Input> {
+    let local: Vec<String> = args
+        .iter()
+        .filter(|a| *a != "-" && !a.starts_with("s3://"))
+        .cloned()
+        .collect();
+    select
+        .select()
+        .and_then(|s| Ok(source::expand_selected(&local, &s)?))
+        .unwrap_or_default()
+}
+
+/// How `-o` is written.
+#[derive(Clone, Copy)]
+enum OutputKind {
+    /// One file, renamed into place when complete.
+    File,
+    /// A dataset directory.
+    Dataset,
+    /// Numbered bulk files beside the name given.
+    Numbered,
 }
 
 impl Rejects {
@@ -533,12 +644,13 @@ fn stats_json(stats: &Stats, seconds: f64) -> serde_json::Value {
 
 fn convert(args: ConvertArgs) -> Result<ExitCode> {
     let started = Instant::now();
+    vpcflow::clobber::refuse_url("-o", &args.output)?;
     let format = format_for(&args)?;
     if args.cluster_by.is_some() && format != Format::Parquet {
-        bail!("--cluster-by applies to Parquet output (files and datasets)");
+        return Err(usage(format!("--cluster-by applies to Parquet output (files and datasets)")));
     }
     if !args.sort_by.is_empty() && format != Format::Parquet {
-        bail!("--sort-by applies to Parquet output (files and datasets)");
+        return Err(usage(format!("--sort-by applies to Parquet output (files and datasets)")));
     }
     if args.threads > 0 {
         // Parquet column encoding runs on rayon's global pool: bound it like the parser's.
@@ -566,20 +678,41 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
         .count()
         > 1
     {
-        bail!("standard input ('-') can be named only once");
+        return Err(usage(format!("standard input ('-') can be named only once")));
     }
     let dataset = !args.partition_by.is_empty()
         || args.output.ends_with('/')
         || Path::new(&args.output).is_dir();
+    let to_stdout = args.output == "-";
+    if to_stdout && args.rejects.as_deref() == Some(Path::new("-")) {
+        return Err(usage(
+            "--rejects - writes refused lines to standard output, which -o - already writes to",
+        ));
+    }
+    let kind = if dataset {
+        OutputKind::Dataset
+    } else if format == Format::Bulk {
+        OutputKind::Numbered
+    } else {
+        OutputKind::File
+    };
+    check_outputs(
+        &inputs,
+        (!to_stdout).then(|| (Path::new(&args.output), kind)),
+        &[
+            ("--stats", args.stats.as_deref()),
+            ("--rejects", args.rejects.as_deref()),
+        ],
+    )?;
     let mut dataset_opts = None;
     let inputs = if dataset {
         if format != Format::Parquet {
-            bail!("a dataset directory ({}) holds Parquet only", args.output);
+            return Err(usage(format!("a dataset directory ({}) holds Parquet only", args.output)));
         }
         if args.strict {
-            bail!(
-                "--strict writes one file or nothing; it can't be combined with a dataset directory"
-            );
+            return Err(usage(
+                "--strict writes one file or nothing; it can't be combined with a dataset directory",
+            ));
         }
         let partition_by = dataset::parse_partition_by(&args.partition_by)?;
         let dopts = dataset::DatasetOptions {
@@ -636,7 +769,7 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
         todo
     } else {
         if args.force {
-            bail!("--force applies to dataset directories");
+            return Err(usage(format!("--force applies to dataset directories")));
         }
         inputs
     };
@@ -656,6 +789,7 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
         keep_original: matches!(format, Format::Ecs | Format::Bulk) && args.preserve_original,
         keep_provenance: format == Format::Bulk,
         max_rejects: args.max_rejects,
+        max_line_bytes: usize::try_from(args.select.max_line_bytes).unwrap_or(usize::MAX),
         ..Options::default()
     };
     let decoder = Decoder::new(inputs, opts)?;
@@ -677,12 +811,7 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
     let mut rejects = Rejects {
         shown: 0,
         limit: args.show_rejects,
-        file: match &args.rejects {
-            Some(p) => Some(BufWriter::new(
-                File::create(p).with_context(|| format!("creating {}", p.display()))?,
-            )),
-            None => None,
-        },
+        file: args.rejects.as_deref().map(open_rejects).transpose()?,
         error: None,
     };
     let mut failed = Vec::new();
@@ -699,7 +828,6 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
         }
     };
 
-    let to_stdout = args.output == "-";
     let (atomic, out): (Option<AtomicFile>, Box<dyn Write + Send>) = if dataset {
         (None, Box::new(std::io::sink()))
     } else if to_stdout {
@@ -810,8 +938,7 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
     }
     let secs = started.elapsed().as_secs_f64();
     if let Some(p) = &args.stats {
-        let text = serde_json::to_string_pretty(&stats_json(&stats, secs))? + "\n";
-        std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?;
+        write_stats(p, &stats, secs)?;
     }
     if rejects.shown > rejects.limit {
         eprintln!(
@@ -907,8 +1034,10 @@ fn query(args: QueryArgs) -> Result<ExitCode> {
         bind(QueryFile::parse(&format!("--sql #{}", i + 1), sql)?)?;
     }
     for name in &args.name {
-        let q = canned::find(name).with_context(|| {
-            format!("there is no canned query {name:?} (`vpcflow query --list` shows them)")
+        let q = canned::find(name).ok_or_else(|| {
+            usage(format!(
+                "there is no canned query {name:?} (`vpcflow query --list` shows them)"
+            ))
         })?;
         bind(q)?;
     }
@@ -922,7 +1051,7 @@ fn query(args: QueryArgs) -> Result<ExitCode> {
         bind(QueryFile::parse(&stem, &text)?)?;
     }
     if queries.is_empty() {
-        bail!("nothing to run: give --sql, --name or --file (or --list)");
+        return Err(usage(format!("nothing to run: give --sql, --name or --file (or --list)")));
     }
     if args.print_sql {
         let mut out = std::io::stdout().lock();
@@ -932,10 +1061,19 @@ fn query(args: QueryArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if args.inputs.is_empty() {
-        bail!("no inputs: name flow log files, directories, Parquet files or `-`");
+        return Err(usage(
+            "no inputs: name flow log files, directories, Parquet files or `-`",
+        ));
+    }
+    if args.stats.is_some() {
+        check_outputs(
+            &local_inputs(&args.inputs, &args.select),
+            None,
+            &[("--stats", args.stats.as_deref())],
+        )?;
     }
     let opts = QueryOptions {
-        decode: decode_options(&args.fields, args.threads)?,
+        decode: decode_options(&args.fields, args.threads, &args.select)?,
         threads: args.threads,
         keep_rejects: args.show_rejects,
         filter: None,
@@ -1002,10 +1140,7 @@ fn query(args: QueryArgs) -> Result<ExitCode> {
             );
         }
         if let Some(p) = &args.stats {
-            let text =
-                serde_json::to_string_pretty(&stats_json(stats, started.elapsed().as_secs_f64()))?
-                    + "\n";
-            std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?;
+            write_stats(p, stats, started.elapsed().as_secs_f64())?;
         }
     } else if log.stopped_early && !args.quiet {
         eprintln!("vpcflow: the query needed only part of the input; counts are not complete");
@@ -1016,7 +1151,7 @@ fn query(args: QueryArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn decode_options(fields: &Option<String>, threads: usize) -> Result<Options> {
+fn decode_options(fields: &Option<String>, threads: usize, select: &SelectArgs) -> Result<Options> {
     let fields = match fields {
         Some(f) => Some(Layout::from_fields_arg(f).map_err(vpcflow::Error::Fields)?),
         None => None,
@@ -1024,6 +1159,7 @@ fn decode_options(fields: &Option<String>, threads: usize) -> Result<Options> {
     Ok(Options {
         threads,
         fields,
+        max_line_bytes: usize::try_from(select.max_line_bytes).unwrap_or(usize::MAX),
         ..Options::default()
     })
 }
@@ -1083,31 +1219,33 @@ fn alert(args: AlertArgs) -> Result<ExitCode> {
     };
     for r in &args.rule {
         if !add_rule(r, &mut rules)? {
-            bail!("--rule {r}: neither a .sql file nor a shipped rule (`vpcflow alert --list`)");
+            return Err(usage(format!("--rule {r}: neither a .sql file nor a shipped rule (`vpcflow alert --list`)")));
         }
     }
     for a in &args.args {
         if !add_rule(a, &mut rules)? {
             if a.ends_with(".sql") {
-                bail!("{a}: no such rule file");
+                return Err(usage(format!("{a}: no such rule file")));
             }
             inputs.push(a.clone());
         }
     }
     if rules.is_empty() {
-        bail!("no rules: name .sql files, shipped rules (`vpcflow alert --list`) or `all`");
+        return Err(usage(format!("no rules: name .sql files, shipped rules (`vpcflow alert --list`) or `all`")));
     }
     if inputs.is_empty() {
-        bail!("no inputs: name flow log files, directories, Parquet files or `-`");
+        return Err(usage(
+            "no inputs: name flow log files, directories, Parquet files or `-`",
+        ));
     }
     for (k, _) in &args.params {
         if !rules.iter().any(|r| r.query.takes(k)) {
-            bail!("--param {k}: no rule takes it");
+            return Err(usage(format!("--param {k}: no rule takes it")));
         }
     }
     let mailer = match &args.smtp {
         Some(u) => {
-            let url = vpcflow::mail::SmtpUrl::parse(u).map_err(anyhow::Error::msg)?;
+            let url = vpcflow::mail::SmtpUrl::parse(u).map_err(|e| usage(format!("--smtp: {e}")))?;
             Some(
                 vpcflow::mail::Mailer::new(&url, std::time::Duration::from_secs(args.smtp_timeout))
                     .map_err(anyhow::Error::msg)?,
@@ -1116,7 +1254,7 @@ fn alert(args: AlertArgs) -> Result<ExitCode> {
         None => None,
     };
     let opts = QueryOptions {
-        decode: decode_options(&args.fields, args.threads)?,
+        decode: decode_options(&args.fields, args.threads, &args.select)?,
         threads: args.threads,
         keep_rejects: 5,
         filter: None,
@@ -1288,25 +1426,33 @@ fn report(args: ReportArgs) -> Result<ExitCode> {
     use vpcflow::query::{Engine, Inputs, QueryOptions, classify};
     use vpcflow::report::{ReportOptions, build, parse_time};
     let started = Instant::now();
+    vpcflow::clobber::refuse_url("-o", &args.output)?;
+    if args.output != "-" {
+        check_outputs(
+            &local_inputs(&args.inputs, &args.select),
+            Some((Path::new(&args.output), OutputKind::File)),
+            &[],
+        )?;
+    }
     let since = args
         .since
         .as_deref()
         .map(parse_time)
         .transpose()
-        .map_err(|e| anyhow::anyhow!("--since: {e}"))?;
+        .map_err(|e| usage(format!("--since: {e}")))?;
     let until = args
         .until
         .as_deref()
         .map(parse_time)
         .transpose()
-        .map_err(|e| anyhow::anyhow!("--until: {e}"))?;
+        .map_err(|e| usage(format!("--until: {e}")))?;
     let filter = match (since, until) {
         (None, None) => None,
         (Some(s), None) => Some(format!("start >= {s}")),
         (None, Some(u)) => Some(format!("start < {u}")),
         (Some(s), Some(u)) => Some(format!("start >= {s} AND start < {u}")),
     };
-    let decode = decode_options(&args.fields, args.threads)?;
+    let decode = decode_options(&args.fields, args.threads, &args.select)?;
     // Raw text is parsed once into a temporary Parquet file that every section then reads
     // (instead of parsing the text once per section); memory stays flat either way.
     let mut temp: Option<tempfile_guard::TempPath> = None;

@@ -183,7 +183,10 @@ fn store(bucket: &str, endpoint: Option<&str>) -> Result<Arc<AmazonS3>, Error> {
     }
     let s = Arc::new(
         b.build()
-            .map_err(|e| Error::Usage(format!("s3://{bucket}: {e}")))?,
+            .map_err(|e| Error::Input {
+                input: format!("s3://{bucket}"),
+                reason: e.to_string(),
+            })?,
     );
     stores.insert(key, s.clone());
     Ok(s)
@@ -199,7 +202,10 @@ fn is_glob(s: &str) -> bool {
 pub fn expand(url: &str, select: &Select, endpoint: Option<&str>) -> Result<Vec<S3Object>, Error> {
     let (bucket, key) = parse_url(url)?;
     let store = store(&bucket, endpoint)?;
-    let fail = |what: &str, e: object_store::Error| Error::Usage(format!("{url}: {what}: {e}"));
+    let fail = |what: &str, e: object_store::Error| Error::Input {
+        input: url.to_string(),
+        reason: format!("{what}: {e}"),
+    };
     // The literal leading segments, then the pattern for the rest.
     let (prefix, pattern) = if is_glob(&key) {
         let segs: Vec<&str> = key.split('/').collect();

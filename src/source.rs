@@ -194,6 +194,23 @@ pub struct Block {
     len: usize,
     /// Byte offset of the block's first byte in the (decompressed) input.
     pub offset: u64,
+    /// A unit (line or JSON piece) longer than the limit that followed the block's bytes in the
+    /// input: skipped without being held in memory, to be refused by the consumer.
+    pub oversized: Option<Oversized>,
+}
+
+/// A line (or JSON piece) longer than the limit given to [`open_with`], skipped while reading:
+/// only its first bytes are kept, so memory stays bounded whatever the input holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Oversized {
+    /// Byte offset of its first byte in the (decompressed) input.
+    pub offset: u64,
+    /// Its length in bytes, without the line feed that ends a line.
+    pub len: u64,
+    /// Bytes of the input it took (its length plus an ending line feed, if any).
+    pub consumed: u64,
+    /// Its first bytes ([`Limits::head`] of them).
+    pub head: Vec<u8>,
 }
 
 enum BlockData {
@@ -207,6 +224,20 @@ impl Block {
         match &self.data {
             BlockData::Map(m) => &m[..self.len],
             BlockData::Owned(v) => &v[..self.len],
+        }
+    }
+
+    /// Offset in the input just past this block (and its skipped unit, if any).
+    pub fn end(&self) -> u64 {
+        self.offset + self.len as u64 + self.oversized.as_ref().map_or(0, |o| o.consumed)
+    }
+
+    fn skipped(o: Oversized) -> Block {
+        Block {
+            data: BlockData::Owned(Vec::new()),
+            len: 0,
+            offset: o.offset,
+            oversized: Some(o),
         }
     }
 }
@@ -230,6 +261,62 @@ impl Boundary {
     }
 }
 
+/// Finds the end of an over-long unit fed to it in consecutive slices.
+enum UnitEnd {
+    Line,
+    Json(crate::envelope::PieceEnd),
+}
+
+impl UnitEnd {
+    fn new(boundary: Boundary) -> UnitEnd {
+        match boundary {
+            Boundary::Line => UnitEnd::Line,
+            Boundary::JsonObject => UnitEnd::Json(crate::envelope::PieceEnd::default()),
+        }
+    }
+
+    /// Where in `bytes` the unit's consumed bytes end (past a line's line feed), if they do.
+    fn feed(&mut self, bytes: &[u8]) -> Option<usize> {
+        match self {
+            UnitEnd::Line => memchr::memchr(b'\n', bytes).map(|i| i + 1),
+            UnitEnd::Json(p) => p.feed(bytes),
+        }
+    }
+
+    /// The unit's length from the bytes it consumed.
+    fn len(&self, consumed: u64, ended: bool) -> u64 {
+        match self {
+            UnitEnd::Line if ended => consumed - 1,
+            _ => consumed,
+        }
+    }
+}
+
+/// Bounds on what one block holds.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Target bytes per block.
+    pub window: usize,
+    /// The longest unit (line, or JSON piece for [`Boundary::JsonObject`]) held in memory;
+    /// a longer one is skipped and reported as [`Oversized`].
+    pub max_unit: usize,
+    /// How many of a skipped unit's first bytes are kept ([`Oversized::head`]).
+    pub head: usize,
+}
+
+impl Limits {
+    /// Blocks of about `window` bytes, units of at most `max_unit`, of which `head` bytes are
+    /// kept when one is skipped.
+    pub fn new(window: usize, max_unit: usize, head: usize) -> Limits {
+        let max_unit = max_unit.max(1);
+        Limits {
+            window: window.max(1),
+            max_unit,
+            head: head.min(max_unit),
+        }
+    }
+}
+
 /// Produces an input's blocks in order.
 pub enum Blocks {
     /// A plain file, mapped a window at a time.
@@ -240,8 +327,8 @@ pub enum Blocks {
         len: u64,
         /// Next byte to map.
         pos: u64,
-        /// Target window size.
-        window: usize,
+        /// Block and unit sizes.
+        limits: Limits,
         /// Where blocks end.
         boundary: Boundary,
     },
@@ -252,17 +339,22 @@ pub enum Blocks {
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// Opens an input for block reading, blocks ending at line feeds.
-pub fn open(input: &Input, window: usize) -> io::Result<Blocks> {
-    open_with(input, window, Boundary::Line)
+pub fn open(input: &Input, limits: Limits) -> io::Result<Blocks> {
+    open_with(input, limits, Boundary::Line)
 }
 
 /// Opens an input for block reading, blocks ending at `boundary`.
-pub fn open_with(input: &Input, window: usize, boundary: Boundary) -> io::Result<Blocks> {
+pub fn open_with(input: &Input, limits: Limits, boundary: Boundary) -> io::Result<Blocks> {
     match input {
-        Input::Stdin => stream(io::stdin(), window, boundary),
-        Input::S3(o) => stream(crate::s3::reader(o)?, window, boundary),
+        Input::Stdin => stream(io::stdin(), limits, boundary),
+        Input::S3(o) => stream(crate::s3::reader(o)?, limits, boundary),
         Input::Path(p) => {
             let mut file = File::open(p)?;
+            if !file.metadata()?.is_file() {
+                // A pipe (`<(zcat …)`), a FIFO or a device has no length to map: read it as a
+                // stream, as standard input is.
+                return stream(file, limits, boundary);
+            }
             let mut magic = [0u8; 2];
             let n = read_up_to(&mut file, &mut magic)?;
             if n == 2 && magic == GZIP_MAGIC {
@@ -270,7 +362,7 @@ pub fn open_with(input: &Input, window: usize, boundary: Boundary) -> io::Result
                 let r = BufReader::with_capacity(1 << 20, file);
                 return Ok(Blocks::Stream(StreamBlocks::new(
                     Box::new(flate2::bufread::MultiGzDecoder::new(r)),
-                    window,
+                    limits,
                     boundary,
                 )));
             }
@@ -279,7 +371,7 @@ pub fn open_with(input: &Input, window: usize, boundary: Boundary) -> io::Result
                 file,
                 len,
                 pos: 0,
-                window,
+                limits,
                 boundary,
             })
         }
@@ -287,7 +379,7 @@ pub fn open_with(input: &Input, window: usize, boundary: Boundary) -> io::Result
 }
 
 /// Blocks of a stream, decompressed if it starts with gzip's magic bytes.
-fn stream(r: impl Read + Send + 'static, window: usize, boundary: Boundary) -> io::Result<Blocks> {
+fn stream(r: impl Read + Send + 'static, limits: Limits, boundary: Boundary) -> io::Result<Blocks> {
     let mut r = BufReader::with_capacity(1 << 20, r);
     let gz = r.fill_buf()?.starts_with(&GZIP_MAGIC);
     let reader: Box<dyn Read + Send> = if gz {
@@ -295,7 +387,7 @@ fn stream(r: impl Read + Send + 'static, window: usize, boundary: Boundary) -> i
     } else {
         Box::new(r)
     };
-    Ok(Blocks::Stream(StreamBlocks::new(reader, window, boundary)))
+    Ok(Blocks::Stream(StreamBlocks::new(reader, limits, boundary)))
 }
 
 fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
@@ -311,6 +403,24 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
+/// Maps `len` bytes of `file` from `offset`.
+fn map_range(file: &File, offset: u64, len: usize) -> io::Result<Mmap> {
+    // SAFETY: the map is read-only and private to this process. As with any memory-mapped input
+    // (ripgrep documents the same contract), another process truncating or rewriting the file
+    // while we read it is outside what we can guard against; flow log archives are immutable
+    // objects, and the README says inputs must not change during a run.
+    unsafe { MmapOptions::new().offset(offset).len(len).map(file) }
+}
+
+/// A sample of an input's first bytes for layout detection: cut after its last line feed unless
+/// it is the whole input or holds none (a JSON input may have no line feeds at all).
+pub fn cut_sample(mut data: Vec<u8>, whole: bool) -> Vec<u8> {
+    if !whole && let Some(i) = memchr::memrchr(b'\n', &data) {
+        data.truncate(i + 1);
+    }
+    data
+}
+
 impl Blocks {
     /// The next block, or `None` at end of input.
     pub fn next_block(&mut self) -> io::Result<Option<Block>> {
@@ -320,21 +430,16 @@ impl Blocks {
                 file,
                 len,
                 pos,
-                window,
+                limits,
                 boundary,
             } => {
                 if *pos >= *len {
                     return Ok(None);
                 }
-                let mut want = (*window).max(1) as u64;
+                let mut want = limits.window as u64;
                 loop {
                     let map_len = want.min(*len - *pos) as usize;
-                    // SAFETY: the map is read-only and private to this process. As with any
-                    // memory-mapped input (ripgrep documents the same contract), another process
-                    // truncating or rewriting the file while we read it is outside what we can
-                    // guard against; flow log archives are immutable objects, and the README says
-                    // inputs must not change during a run.
-                    let map = unsafe { MmapOptions::new().offset(*pos).len(map_len).map(&*file)? };
+                    let map = map_range(file, *pos, map_len)?;
                     let at_end = *pos + map_len as u64 >= *len;
                     let used = if at_end {
                         Some(map_len)
@@ -346,42 +451,80 @@ impl Blocks {
                             data: BlockData::Map(map),
                             len: used,
                             offset: *pos,
+                            oversized: None,
                         };
                         *pos += used as u64;
                         return Ok(Some(block));
                     }
-                    // A line longer than the window: map more.
+                    if map_len > limits.max_unit {
+                        // The unit starting here is longer than allowed: skip it, window by
+                        // window, keeping only its head.
+                        let head = map[..limits.head].to_vec();
+                        drop(map);
+                        let mut end = UnitEnd::new(*boundary);
+                        let mut at = *pos;
+                        let mut ended = false;
+                        while at < *len {
+                            let n = (limits.window.max(1 << 20) as u64).min(*len - at) as usize;
+                            let m = map_range(file, at, n)?;
+                            match end.feed(&m) {
+                                Some(k) => {
+                                    at += k as u64;
+                                    ended = true;
+                                    break;
+                                }
+                                None => at += n as u64,
+                            }
+                        }
+                        let consumed = at - *pos;
+                        let o = Oversized {
+                            offset: *pos,
+                            len: end.len(consumed, ended),
+                            consumed,
+                            head,
+                        };
+                        *pos = at;
+                        return Ok(Some(Block::skipped(o)));
+                    }
+                    // A line longer than the window but within the limit: map more.
                     want = want.saturating_mul(2);
                 }
             }
         }
     }
 
-    /// Reads the rest of the input with `boundary`. Only streams whose first block was read
-    /// can be switched: that block is put back and read again.
-    pub fn switch(&mut self, boundary: Boundary, first: Option<Block>) {
+    /// Reads the rest of the input up to `boundary` (a stream keeps what [`Blocks::peek`] read).
+    pub fn set_boundary(&mut self, boundary: Boundary) {
         match self {
             Blocks::Mapped { boundary: b, .. } => *b = boundary,
-            Blocks::Stream(s) => {
-                s.boundary = boundary;
-                if let Some(first) = first {
-                    let mut data = first.bytes().to_vec();
-                    data.extend_from_slice(&s.carry);
-                    s.carry = data;
-                    s.offset = first.offset;
+            Blocks::Stream(s) => s.boundary = boundary,
+        }
+    }
+
+    /// Up to `limit` bytes from the start of the input, as [`cut_sample`] cuts them, without
+    /// consuming anything: blocks still start at the input's first byte. Call it before
+    /// the first [`Blocks::next_block`].
+    pub fn peek(&mut self, limit: usize) -> io::Result<Vec<u8>> {
+        match self {
+            Blocks::Mapped { file, len, pos, .. } => {
+                let n = (limit as u64).min(*len - *pos) as usize;
+                if n == 0 {
+                    return Ok(Vec::new());
                 }
+                let m = map_range(file, *pos, n)?;
+                Ok(cut_sample(m.to_vec(), *pos + n as u64 >= *len))
+            }
+            Blocks::Stream(s) => {
+                s.fill(limit)?;
+                let n = s.carry.len().min(limit);
+                Ok(cut_sample(s.carry[..n].to_vec(), s.eof && n == s.carry.len()))
             }
         }
     }
 
-    /// Up to `limit` bytes from the start of the input (whole lines where possible), for layout
-    /// detection. Reading it consumes nothing from a later `open`.
+    /// [`Blocks::peek`] of a freshly opened input.
     pub fn sample(input: &Input, limit: usize) -> io::Result<Vec<u8>> {
-        let mut blocks = open(input, limit)?;
-        Ok(blocks
-            .next_block()?
-            .map(|b| b.bytes().to_vec())
-            .unwrap_or_default())
+        open(input, Limits::new(limit, limit, 0))?.peek(limit)
     }
 }
 
@@ -389,44 +532,61 @@ impl Blocks {
 pub struct StreamBlocks {
     reader: Box<dyn Read + Send>,
     carry: Vec<u8>,
-    window: usize,
+    limits: Limits,
     offset: u64,
     eof: bool,
     boundary: Boundary,
 }
 
 impl StreamBlocks {
-    fn new(reader: Box<dyn Read + Send>, window: usize, boundary: Boundary) -> Self {
+    fn new(reader: Box<dyn Read + Send>, limits: Limits, boundary: Boundary) -> Self {
         StreamBlocks {
             reader,
             carry: Vec::new(),
-            window: window.max(1),
+            limits,
             offset: 0,
             eof: false,
             boundary,
         }
     }
 
+    /// Reads into `buf` until it holds `target` bytes or the stream ends.
+    fn read_into(&mut self, buf: &mut Vec<u8>, target: usize) -> io::Result<()> {
+        while buf.len() < target && !self.eof {
+            let old = buf.len();
+            let want = (target - old).max(64 * 1024);
+            buf.resize(old + want, 0);
+            match self.reader.read(&mut buf[old..]) {
+                Ok(0) => {
+                    buf.truncate(old);
+                    self.eof = true;
+                }
+                Ok(k) => buf.truncate(old + k),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(old),
+                Err(e) => {
+                    buf.truncate(old);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads ahead until the unconsumed bytes number at least `target` (or the stream ends).
+    fn fill(&mut self, target: usize) -> io::Result<()> {
+        let mut buf = std::mem::take(&mut self.carry);
+        let r = self.read_into(&mut buf, target);
+        self.carry = buf;
+        r
+    }
+
     fn next_block(&mut self) -> io::Result<Option<Block>> {
         let mut buf = std::mem::take(&mut self.carry);
-        let mut target = self.window;
+        let mut target = self.limits.window;
         loop {
-            while buf.len() < target && !self.eof {
-                let old = buf.len();
-                let want = (target - old).max(64 * 1024);
-                buf.resize(old + want, 0);
-                match self.reader.read(&mut buf[old..]) {
-                    Ok(0) => {
-                        buf.truncate(old);
-                        self.eof = true;
-                    }
-                    Ok(k) => buf.truncate(old + k),
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(old),
-                    Err(e) => {
-                        buf.truncate(old);
-                        return Err(e);
-                    }
-                }
+            if let Err(e) = self.read_into(&mut buf, target) {
+                self.carry = buf;
+                return Err(e);
             }
             if buf.is_empty() {
                 return Ok(None);
@@ -436,21 +596,57 @@ impl StreamBlocks {
             } else {
                 self.boundary.find(&buf)
             };
-            match used {
-                Some(used) => {
-                    self.carry = buf[used..].to_vec();
-                    let block = Block {
-                        len: used,
-                        data: BlockData::Owned(buf),
-                        offset: self.offset,
-                    };
-                    self.offset += used as u64;
-                    return Ok(Some(block));
-                }
-                // A line longer than the window: read more.
-                None => target = target.saturating_mul(2),
+            if let Some(used) = used {
+                self.carry = buf[used..].to_vec();
+                let block = Block {
+                    len: used,
+                    data: BlockData::Owned(buf),
+                    offset: self.offset,
+                    oversized: None,
+                };
+                self.offset += used as u64;
+                return Ok(Some(block));
+            }
+            if buf.len() > self.limits.max_unit {
+                return self.skip(buf).map(|o| Some(Block::skipped(o)));
+            }
+            // A line longer than the window but within the limit: read more.
+            target = target.saturating_mul(2);
+        }
+    }
+
+    /// Skips the over-long unit at the start of `buf` (which holds no boundary), reading on
+    /// through a buffer of bounded size until it ends.
+    fn skip(&mut self, mut buf: Vec<u8>) -> io::Result<Oversized> {
+        let head = buf[..self.limits.head].to_vec();
+        let mut end = UnitEnd::new(self.boundary);
+        let mut consumed = 0u64;
+        let mut ended = false;
+        loop {
+            if let Some(k) = end.feed(&buf) {
+                consumed += k as u64;
+                self.carry = buf[k..].to_vec();
+                ended = true;
+                break;
+            }
+            consumed += buf.len() as u64;
+            buf.clear();
+            if self.eof {
+                break;
+            }
+            self.read_into(&mut buf, 1 << 20)?;
+            if buf.is_empty() {
+                break;
             }
         }
+        let o = Oversized {
+            offset: self.offset,
+            len: end.len(consumed, ended),
+            consumed,
+            head,
+        };
+        self.offset += consumed;
+        Ok(o)
     }
 }
 

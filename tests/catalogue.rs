@@ -113,6 +113,25 @@ fn parquet_with_wrong_type() -> Vec<u8> {
     buf
 }
 
+/// Pseudo-random bytes without a single line feed.
+fn garbage_without_line_feeds(len: usize) -> Vec<u8> {
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    (0..len)
+        .map(|i| {
+            if i == 0 {
+                return b'G';
+            }
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            match (x >> 24) as u8 {
+                b'\n' => b'?',
+                b => b,
+            }
+        })
+        .collect()
+}
+
 fn cases() -> Vec<Case> {
     let long_line = format!(
         "2 123456789010 eni-1 {} 172.31.16.21 1 2 6 1 1 1 2 ACCEPT OK",
@@ -175,7 +194,33 @@ fn cases() -> Vec<Case> {
         case("10 MB line", "huge.log", with_header(&[GOOD, &long_line, GOOD]))
             .rows(2)
             .rejected(1)
-            .says("huge.log:3: srcaddr: not an IP address"),
+            .says("huge.log:3: line too long: 10485818 bytes"),
+        case("a line just within --max-line-bytes", "limit.log", with_header(&[GOOD, &format!("{GOOD}{}", " ".repeat(200 - GOOD.len())), GOOD]))
+            .args(&["--max-line-bytes", "200"])
+            .rows(3),
+        case("a line one byte over --max-line-bytes", "over.log", with_header(&[GOOD, &format!("{GOOD}{}", " ".repeat(201 - GOOD.len())), GOOD]))
+            .args(&["--max-line-bytes", "200"])
+            .rows(2)
+            .rejected(1)
+            .says("over.log:3: line too long: 201 bytes"),
+        case("3 MB without a line feed", "noeol.bin", garbage_without_line_feeds(3 << 20))
+            .args(&["--window-bytes", "65536"])
+            .rejected(1)
+            .says("noeol.bin:1: line too long: 3145728 bytes"),
+        case("gzip of a 3 MB line between records", "bomb.log.gz", gz(&with_header(&[GOOD, &"x".repeat(3 << 20), GOOD])))
+            .args(&["--window-bytes", "65536"])
+            .rows(2)
+            .rejected(1)
+            .says("bomb.log.gz:3: line too long: 3145728 bytes"),
+        case("CloudWatch payload over the object limit", "cwbig.json", {
+            let big = format!(r#"{{"messageType":"DATA_MESSAGE","logGroup":"g","logStream":"s","logEvents":[{{"id":"1","timestamp":1,"message":"{}"}}]}}"#, "y".repeat(20_000));
+            let small = format!(r#"{{"messageType":"DATA_MESSAGE","logGroup":"g","logStream":"s","logEvents":[{{"id":"2","timestamp":2,"message":"{GOOD}"}}]}}"#);
+            format!("{small}{big}{small}").into_bytes()
+        })
+        .args(&["--max-line-bytes", "200", "--window-bytes", "4096"])
+        .rows(2)
+        .rejected(1)
+        .says("cwbig.json:2: JSON object too long"),
         case("tab separators", "tabs.log", with_header(&[&GOOD.replace(' ', "\t")])).rows(1),
         case("CRLF line ends", "crlf.log", with_header(&[GOOD, GOOD]).iter().flat_map(|&b| if b == b'\n' { vec![b'\r', b'\n'] } else { vec![b] }).collect())
             .rows(2),

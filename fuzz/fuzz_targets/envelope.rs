@@ -13,9 +13,20 @@ fuzz_target!(|data: &[u8]| {
     if let Some(end) = envelope::object_boundary(data) {
         assert!(end <= data.len());
     }
+    // Skipping an over-long piece in two slices ends it where the splitter does.
+    let (pieces, _) = envelope::scan(data, false);
+    for p in pieces {
+        let (envelope::Piece::Object(s, e) | envelope::Piece::Stray(s, e)) = p;
+        let mid = s + (e - s) / 2;
+        let mut end = envelope::PieceEnd::default();
+        let got = end
+            .feed(&data[s..mid])
+            .or_else(|| end.feed(&data[mid..]).map(|k| k + mid - s));
+        assert_eq!(got, Some(e - s));
+    }
     let mut counts = ExtractCounts::default();
     let base = 1000;
-    let items = envelope::extract(data, base, 64, &mut counts);
+    let items = envelope::extract(data, base, 64, 512, &mut counts);
     let mut next = 0u64;
     for item in &items {
         match item {

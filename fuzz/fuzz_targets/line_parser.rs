@@ -1,6 +1,6 @@
 //! Any bytes through the chunk parser, in each mode a file can be read in (the first byte picks
 //! one): a header layout, header-less standard-layout matching, and the same after CloudWatch
-//! export timestamps. Checks: no panic, and every line is accounted for (rows + refused + blank +
+//! export timestamps, and with a 120-byte line limit. Checks: no panic, and every line is accounted for (rows + refused + blank +
 //! headers = lines), the batch has as many rows as accepted lines.
 #![no_main]
 
@@ -30,6 +30,10 @@ fn plans() -> &'static (Vec<FilePlan>, SchemaRef) {
         let mut ts = FilePlan::standard(&all, &mut schema);
         ts.leading_timestamp = true;
         plans.push(ts);
+        // A small line limit, so over-long lines are met often.
+        let mut short = FilePlan::standard(&all, &mut schema);
+        short.max_line = 120;
+        plans.push(short);
         (plans, schema.arrow())
     })
 }
@@ -46,4 +50,7 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(out.records, out.rows + out.rejects.len() as u64);
     assert_eq!(out.lines, out.records + out.blank + out.headers);
     assert_eq!(out.batch.as_ref().map_or(0, |b| b.num_rows() as u64), out.rows);
+    for r in &out.rejects {
+        assert!(r.raw.len() <= plan.max_line, "a refused line keeps at most the limit");
+    }
 });

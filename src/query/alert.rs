@@ -148,7 +148,7 @@ pub fn evaluate(
     let sql = rule
         .query
         .bind(&mine)
-        .map_err(|e| QueryError::Input(e.to_string()))?;
+        .map_err(|e| QueryError::Usage(e.to_string()))?;
     let mut batches = Vec::new();
     let mut kept = 0usize;
     let mut rows = 0u64;

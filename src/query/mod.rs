@@ -58,6 +58,8 @@ pub struct QueryOptions {
 pub enum QueryError {
     /// The inputs can't be used (unreadable, mixed kinds, …).
     Input(String),
+    /// The inputs were named wrongly (a glob matching nothing, a bad pattern, …).
+    Usage(String),
     /// The query needs a column the data doesn't have.
     MissingColumn {
         /// The column the query named.
@@ -74,7 +76,7 @@ pub enum QueryError {
 impl fmt::Display for QueryError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            QueryError::Input(s) => f.write_str(s),
+            QueryError::Input(s) | QueryError::Usage(s) => f.write_str(s),
             QueryError::MissingColumn { column, available } => write!(
                 f,
                 "the query needs column `{column}`, which these flows don't have (their flow log \
@@ -84,6 +86,34 @@ impl fmt::Display for QueryError {
             ),
             QueryError::Sql(e) => write!(f, "{e}"),
             QueryError::Output(e) => write!(f, "writing the results: {e}"),
+        }
+    }
+}
+
+impl QueryError {
+    /// Whether the query itself (its SQL, the columns it names) or the way inputs were named is
+    /// at fault, rather than the data or the system: the binary's exit status 2.
+    pub fn is_usage(&self) -> bool {
+        match self {
+            QueryError::Usage(_) | QueryError::MissingColumn { .. } => true,
+            QueryError::Sql(e) => matches!(
+                e.find_root(),
+                DataFusionError::SQL(..)
+                    | DataFusionError::Plan(_)
+                    | DataFusionError::SchemaError(..)
+                    | DataFusionError::NotImplemented(_)
+            ),
+            QueryError::Input(_) | QueryError::Output(_) => false,
+        }
+    }
+}
+
+impl From<crate::Error> for QueryError {
+    fn from(e: crate::Error) -> Self {
+        if e.is_usage() {
+            QueryError::Usage(e.to_string())
+        } else {
+            QueryError::Input(e.to_string())
         }
     }
 }
@@ -213,7 +243,7 @@ fn scan_thread(
     let send = |b: RecordBatch| {
         tx.blocking_send(Ok(b)).map_err(|_| {
             closed.store(true, std::sync::atomic::Ordering::Relaxed);
-            crate::Error::Usage("the query needed no more rows".into())
+            crate::Error::Internal("the query needed no more rows".into())
         })
     };
     let mut rejects = Vec::new();
@@ -270,6 +300,10 @@ fn is_parquet(path: &std::path::Path) -> std::io::Result<bool> {
     use std::io::Read;
     let mut magic = [0u8; 4];
     let mut f = std::fs::File::open(path)?;
+    if !f.metadata()?.is_file() {
+        // A pipe or FIFO is read once, as a stream of text: reading its magic would lose it.
+        return Ok(false);
+    }
     let mut n = 0;
     while n < 4 {
         match f.read(&mut magic[n..])? {
@@ -283,9 +317,9 @@ fn is_parquet(path: &std::path::Path) -> std::io::Result<bool> {
 /// Expands the command-line inputs (directories walked) and tells Parquet from flow log text.
 pub fn classify(args: &[String], select: &source::Select) -> Result<Inputs, QueryError> {
     let inputs =
-        source::expand_selected(args, select).map_err(|e| QueryError::Input(e.to_string()))?;
+        source::expand_selected(args, select).map_err(QueryError::from)?;
     if inputs.is_empty() {
-        return Err(QueryError::Input(format!(
+        return Err(QueryError::Usage(format!(
             "no input files in {}",
             args.join(", ")
         )));
@@ -307,7 +341,7 @@ pub fn classify(args: &[String], select: &source::Select) -> Result<Inputs, Quer
     match (parquet.is_empty(), raw.is_empty()) {
         (false, true) => Ok(Inputs::Parquet(parquet)),
         (true, false) => Ok(Inputs::Raw(raw)),
-        _ => Err(QueryError::Input(format!(
+        _ => Err(QueryError::Usage(format!(
             "the inputs mix Parquet ({}) and flow log text ({}): query one kind at a time, or \
              convert the text to Parquet first",
             parquet[0].display(),
@@ -422,8 +456,7 @@ impl Engine {
                 schema
             }
             Inputs::Raw(inputs) => {
-                let decoder = Decoder::new(inputs.clone(), opts.decode.clone())
-                    .map_err(|e| QueryError::Input(e.to_string()))?;
+                let decoder = Decoder::new(inputs.clone(), opts.decode.clone())?;
                 let schema = decoder.schema();
                 let raw = RawFlows {
                     schema: schema.clone(),

@@ -259,6 +259,31 @@ pub struct Resume {
     pub rows_before: u64,
     /// Number for this run's first unit.
     pub next_unit: u64,
+    /// The directory's lock file, held locked while this run writes the dataset.
+    pub lock: Option<File>,
+}
+
+/// The file a run holds locked while it writes a dataset, so two runs never write one
+/// directory at once (kept afterwards: removing it could let two later runs lock two files).
+pub const LOCK: &str = "_vpcflow.lock";
+
+/// Takes the dataset directory's lock, or says that another run holds it.
+fn lock_dir(dir: &Path) -> Result<File, Error> {
+    let path = dir.join(LOCK);
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| io_err(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Write {
+            path: dir.display().to_string(),
+            reason: "another vpcflow run is writing this dataset now; wait for it to finish (or choose another directory)".to_string(),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(io_err(&path, e)),
+    }
 }
 
 fn io_err(path: &Path, e: std::io::Error) -> Error {
@@ -309,7 +334,10 @@ fn read_manifest(path: &Path) -> Result<Option<(serde_json::Value, Vec<Unit>)>, 
         if line.trim().is_empty() {
             continue;
         }
-        let corrupt = |why: String| Error::Usage(format!("{}:{}: {why}", path.display(), i + 1));
+        let corrupt = |why: String| Error::Write {
+            path: format!("{}:{}", path.display(), i + 1),
+            reason: why,
+        };
         if options.is_none() {
             let v: serde_json::Value = serde_json::from_str(line)
                 .map_err(|e| corrupt(format!("not a vpcflow manifest header: {e}")))?;
@@ -349,10 +377,15 @@ fn write_manifest(path: &Path, options: &serde_json::Value, units: &[Unit]) -> R
 /// left, drops units whose inputs changed, and tells which inputs to convert.
 pub fn prepare(dir: &Path, opts: &DatasetOptions, inputs: Vec<Input>) -> Result<Resume, Error> {
     std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+    let lock = lock_dir(dir)?;
     let manifest_path = dir.join(MANIFEST);
     let mut files = Vec::new();
     walk_files(dir, Path::new(""), &mut files).map_err(|e| io_err(dir, e))?;
-    let mut resume = Resume::default();
+    files.retain(|f| f != Path::new(LOCK));
+    let mut resume = Resume {
+        lock: Some(lock),
+        ..Resume::default()
+    };
     let existing = if opts.force {
         None
     } else {
@@ -944,7 +977,7 @@ impl DatasetSink {
                 })
                 .collect();
             let counts =
-                counts(&dests, paths.len()).map_err(|e| Error::Usage(format!("internal: {e}")))?;
+                counts(&dests, paths.len()).map_err(|e| Error::Internal(e.to_string()))?;
             columns = (0..ncols)
                 .into_par_iter()
                 .map(|c| {
@@ -956,7 +989,7 @@ impl DatasetSink {
                     scatter(&sources, &counts)
                 })
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| Error::Usage(format!("internal: {e}")))?;
+                .map_err(|e| Error::Internal(e.to_string()))?;
         }
         // Rows go to partitions in the order their first rows came.
         let mut whole: Vec<Vec<usize>> = vec![Vec::new(); paths.len()];
@@ -979,7 +1012,7 @@ impl DatasetSink {
                     })
                     .collect();
                 let part = RecordBatch::try_new(self.schema.clone(), cols)
-                    .map_err(|e| Error::Usage(format!("internal: {e}")))?;
+                    .map_err(|e| Error::Internal(e.to_string()))?;
                 self.write_to(path, part)?;
             } else {
                 for &b in &whole[g] {

@@ -127,6 +127,11 @@ impl NumberedFiles {
         }
     }
 
+    /// The path of the `n`-th file (from 1).
+    pub fn path(&self, n: u64) -> std::path::PathBuf {
+        self.dir.join(format!("{}-{n:06}.{}", self.stem, self.ext))
+    }
+
     fn close_current(&mut self) -> std::io::Result<()> {
         if let Some((atomic, mut w, _)) = self.current.take() {
             w.flush()?;
@@ -152,8 +157,7 @@ impl DocOut for NumberedFiles {
                 self.close_current()?;
             }
             if self.current.is_none() {
-                let n = self.written.len() + 1;
-                let path = self.dir.join(format!("{}-{n:06}.{}", self.stem, self.ext));
+                let path = self.path(self.written.len() as u64 + 1);
                 let (atomic, file) = crate::sink::AtomicFile::create(&path)?;
                 self.current = Some((atomic, std::io::BufWriter::with_capacity(1 << 20, file), 0));
             }
