@@ -118,6 +118,15 @@ pub fn push_json_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
+/// `"name":` with `name` escaped: a member name from data (a column name), made once per schema
+/// or batch and written with [`Obj::key_json`].
+pub fn member_name(name: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(name.len() + 3);
+    push_json_str(&mut k, name);
+    k.push(b':');
+    k
+}
+
 /// Writes one JSON object's members, handling the commas.
 pub struct Obj<'b> {
     /// The output.
@@ -144,9 +153,12 @@ impl<'b> Obj<'b> {
         let clean = self.clean;
         Obj::open(self.key(k), clean)
     }
-    /// Writes `"k":` (after a comma unless first) and returns the output for the value.
+    /// Writes `"k":` (after a comma unless first) and returns the output for the value. `k` is
+    /// written as is: it must be a constant that needs no escaping. A name that comes from data
+    /// (a column name) goes through [`member_name`] once and then [`Obj::key_json`].
     #[inline(always)]
     pub fn key(&mut self, k: &str) -> &mut Vec<u8> {
+        debug_assert!(!needs_escape(k.as_bytes()), "unescaped JSON key {k:?}");
         if !self.first {
             self.out.push(b',');
         }
@@ -156,17 +168,46 @@ impl<'b> Obj<'b> {
         self.out.extend_from_slice(b"\":");
         self.out
     }
-    /// A string member.
+    /// Writes a member name made by [`member_name`] (a JSON string literal and `:`), after a
+    /// comma unless first, and returns the output for the value.
     #[inline(always)]
-    pub fn str(&mut self, k: &str, v: &str) {
-        if self.clean {
-            let out = self.key(k);
+    pub fn key_json(&mut self, name: &[u8]) -> &mut Vec<u8> {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.extend_from_slice(name);
+        self.out
+    }
+    /// Appends the string value `v`, escaped unless the object was opened as clean.
+    #[inline(always)]
+    fn push_str_value(out: &mut Vec<u8>, clean: bool, v: &str) {
+        if clean {
             out.push(b'"');
             push_bytes(out, v.as_bytes());
             out.push(b'"');
         } else {
-            push_json_str(self.key(k), v);
+            push_json_str(out, v);
         }
+    }
+    /// A string member.
+    #[inline(always)]
+    pub fn str(&mut self, k: &str, v: &str) {
+        let clean = self.clean;
+        Self::push_str_value(self.key(k), clean, v);
+    }
+    /// A string member whose name was made by [`member_name`].
+    #[inline(always)]
+    pub fn str_json_key(&mut self, name: &[u8], v: &str) {
+        let clean = self.clean;
+        Self::push_str_value(self.key_json(name), clean, v);
+    }
+    /// An integer member whose name was made by [`member_name`].
+    #[inline(always)]
+    pub fn int_json_key(&mut self, name: &[u8], v: i64) {
+        let mut b = itoa::Buffer::new();
+        let s = b.format(v);
+        push_bytes(self.key_json(name), s.as_bytes());
     }
     /// A string member, if present.
     #[inline(always)]

@@ -142,6 +142,42 @@ fn profile_settings() -> HashMap<String, String> {
     out
 }
 
+/// The region requests are signed for: `AWS_REGION`, else `AWS_DEFAULT_REGION`, else the
+/// profile's `region`, else `us-east-1`.
+fn region_from(profile: &HashMap<String, String>) -> String {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    env("AWS_REGION")
+        .or_else(|| env("AWS_DEFAULT_REGION"))
+        .or_else(|| profile.get("region").cloned())
+        .unwrap_or_else(|| "us-east-1".to_string())
+}
+
+/// The region the S3 client uses (see [`region_from`]), resolved once per run. Bulk documents
+/// read from S3 name it in their object URL and `cloud.region`.
+pub fn region() -> &'static str {
+    static REGION: OnceLock<String> = OnceLock::new();
+    REGION.get_or_init(|| region_from(&profile_settings()))
+}
+
+/// The object's virtual-hosted-style HTTPS URL, as Elastic's aws-s3 input gives it in
+/// `log.file.path`: `https://BUCKET.s3.REGION.amazonaws.com/KEY`, the key percent-encoded as
+/// in a URL path (UTF-8 bytes other than letters, digits, `-._~` and `/` as `%XX`). The AWS
+/// form is written even when objects are read through `--endpoint-url`.
+pub fn object_url(bucket: &str, region: &str, key: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut url = format!("https://{bucket}.s3.{region}.amazonaws.com/");
+    for &b in key.as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            url.push(char::from(b));
+        } else {
+            url.push('%');
+            url.push(char::from(HEX[usize::from(b >> 4)]));
+            url.push(char::from(HEX[usize::from(b & 15)]));
+        }
+    }
+    url
+}
+
 /// The S3 client for a bucket (one per bucket and endpoint, shared).
 fn store(bucket: &str, endpoint: Option<&str>) -> Result<Arc<AmazonS3>, Error> {
     type Stores = HashMap<(String, Option<String>), Arc<AmazonS3>>;
@@ -168,11 +204,7 @@ fn store(bucket: &str, endpoint: Option<&str>) -> Result<Arc<AmazonS3>, Error> {
             b = b.with_token(t);
         }
     }
-    let region = env("AWS_REGION")
-        .or_else(|| env("AWS_DEFAULT_REGION"))
-        .or_else(|| profile.get("region").cloned())
-        .unwrap_or_else(|| "us-east-1".to_string());
-    b = b.with_region(region);
+    b = b.with_region(region_from(&profile));
     let endpoint = endpoint
         .map(str::to_string)
         .or_else(|| env("AWS_ENDPOINT_URL_S3"))
@@ -417,6 +449,41 @@ impl Drop for TempFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Undoes `%XX` escapes (the oracle for [`object_url`]'s encoding).
+    fn percent_decode(s: &str) -> Vec<u8> {
+        let b = s.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == b'%' {
+                out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+                i += 3;
+            } else {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn object_urls_encode_keys_reversibly_with_only_url_path_characters(key in "\\PC*|[ a-z/%+?#&=ü€\u{1F600}]{0,20}") {
+            let url = object_url("my-bucket", "eu-west-1", &key);
+            let path = url.strip_prefix("https://my-bucket.s3.eu-west-1.amazonaws.com/").unwrap();
+            proptest::prop_assert!(path.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~/%".contains(&b)), "{}", path);
+            proptest::prop_assert_eq!(percent_decode(path), key.as_bytes());
+        }
+    }
+
+    #[test]
+    fn object_urls_keep_slashes_and_encode_spaces_and_unicode() {
+        assert_eq!(
+            object_url("b", "us-east-1", "AWSLogs/a b/ü+x.log"),
+            "https://b.s3.us-east-1.amazonaws.com/AWSLogs/a%20b/%C3%BC%2Bx.log"
+        );
+    }
 
     #[test]
     fn urls_and_profiles() {

@@ -161,3 +161,90 @@ fn bulk_files_alternate_actions_and_documents_within_the_limit_and_fit_the_templ
     assert_eq!(docs, 40 + 30 + 8 + 4 + 5 + 33);
     assert!(values > docs * 15);
 }
+
+/// The "Exported fields" table of Elastic's AWS integration for its VPC Flow data stream
+/// (elastic/integrations, `packages/aws/docs/vpcflow.md`, generated from
+/// `packages/aws/data_stream/vpcflow/fields/*.yml`: `base-fields.yml`, `package-fields.yml`,
+/// `fields.yml`, `agent.yml`), with the types it names: the v2–v5 rows of the table as of
+/// package 2.x plus the Transit Gateway (v6) and ECS (v7) fields the 3.15 release added.
+const ELASTIC_VPCFLOW_FIELDS: &[(&str, &str)] = &[
+    ("@timestamp", "date"),
+    ("aws.s3.bucket.arn", "keyword"),
+    ("aws.s3.bucket.name", "keyword"),
+    ("aws.s3.metadata", "flattened"),
+    ("aws.s3.object.key", "keyword"),
+    ("aws.vpcflow.account_id", "keyword"),
+    ("aws.vpcflow.action", "keyword"),
+    ("aws.vpcflow.ecs_cluster_arn", "keyword"),
+    ("aws.vpcflow.ecs_cluster_name", "keyword"),
+    ("aws.vpcflow.ecs_container_id", "keyword"),
+    ("aws.vpcflow.ecs_container_instance_arn", "keyword"),
+    ("aws.vpcflow.ecs_container_instance_id", "keyword"),
+    ("aws.vpcflow.ecs_second_container_id", "keyword"),
+    ("aws.vpcflow.ecs_service_name", "keyword"),
+    ("aws.vpcflow.ecs_task_arn", "keyword"),
+    ("aws.vpcflow.ecs_task_definition_arn", "keyword"),
+    ("aws.vpcflow.ecs_task_id", "keyword"),
+    ("aws.vpcflow.instance_id", "keyword"),
+    ("aws.vpcflow.interface_id", "keyword"),
+    ("aws.vpcflow.log_status", "keyword"),
+    ("aws.vpcflow.packets_lost_blackhole", "long"),
+    ("aws.vpcflow.packets_lost_mtu_exceeded", "long"),
+    ("aws.vpcflow.packets_lost_no_route", "long"),
+    ("aws.vpcflow.packets_lost_ttl_expired", "long"),
+    ("aws.vpcflow.pkt_dst_service", "keyword"),
+    ("aws.vpcflow.pkt_dstaddr", "ip"),
+    ("aws.vpcflow.pkt_src_service", "keyword"),
+    ("aws.vpcflow.pkt_srcaddr", "ip"),
+    ("aws.vpcflow.resource_type", "keyword"),
+    ("aws.vpcflow.sublocation.id", "keyword"),
+    ("aws.vpcflow.sublocation.type", "keyword"),
+    ("aws.vpcflow.subnet_id", "keyword"),
+    ("aws.vpcflow.tcp_flags", "keyword"),
+    ("aws.vpcflow.tcp_flags_array", "keyword"),
+    ("aws.vpcflow.tgw_attachment_id", "keyword"),
+    ("aws.vpcflow.tgw_dst_az_id", "keyword"),
+    ("aws.vpcflow.tgw_dst_eni", "keyword"),
+    ("aws.vpcflow.tgw_dst_subnet_id", "keyword"),
+    ("aws.vpcflow.tgw_dst_vpc_account_id", "keyword"),
+    ("aws.vpcflow.tgw_dst_vpc_id", "keyword"),
+    ("aws.vpcflow.tgw_id", "keyword"),
+    ("aws.vpcflow.tgw_pair_attachment_id", "keyword"),
+    ("aws.vpcflow.tgw_src_az_id", "keyword"),
+    ("aws.vpcflow.tgw_src_eni", "keyword"),
+    ("aws.vpcflow.tgw_src_subnet_id", "keyword"),
+    ("aws.vpcflow.tgw_src_vpc_account_id", "keyword"),
+    ("aws.vpcflow.tgw_src_vpc_id", "keyword"),
+    ("aws.vpcflow.traffic_path", "keyword"),
+    ("aws.vpcflow.type", "keyword"),
+    ("aws.vpcflow.version", "keyword"),
+    ("aws.vpcflow.vpc_id", "keyword"),
+    ("cloud.image.id", "keyword"),
+    ("data_stream.dataset", "constant_keyword"),
+    ("data_stream.namespace", "constant_keyword"),
+    ("data_stream.type", "constant_keyword"),
+    ("event.module", "constant_keyword"),
+    ("host.containerized", "boolean"),
+    ("host.os.build", "keyword"),
+    ("host.os.codename", "keyword"),
+    ("input.type", "keyword"),
+    ("log.offset", "long"),
+];
+
+#[test]
+fn es_template_maps_every_field_of_elastics_table_with_its_type() {
+    assert_eq!(ELASTIC_VPCFLOW_FIELDS.len(), 61);
+    let o = common::vpcflow(&["es-template"]);
+    assert!(o.status.success());
+    let template: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let props = &template["template"]["mappings"]["properties"];
+    let wrong: Vec<String> = ELASTIC_VPCFLOW_FIELDS
+        .iter()
+        .filter_map(|&(path, want)| {
+            let parts: Vec<&str> = path.split('.').collect();
+            let got = mapped_type(props, &parts);
+            (got != Some(want)).then(|| format!("{path}: {got:?}, Elastic maps it as {want}"))
+        })
+        .collect();
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}

@@ -406,3 +406,54 @@ fn sql_may_start_with_a_comment_and_several_statements_run_in_order() {
     let (_, _, rejected) = naive_totals();
     assert_eq!(out, format!("n\r\n{rejected}\r\none\r\n1\r\n"));
 }
+
+#[test]
+fn json_output_writes_lists_structs_and_maps_as_json() {
+    // The oracle: destination ports and counts per action, read naively from the sample.
+    let path = testdata("sample-default.log");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut groups: std::collections::BTreeMap<String, Vec<i64>> = Default::default();
+    for l in text.lines().skip(1).filter(|l| !l.is_empty()) {
+        let t: Vec<&str> = l.split(' ').collect();
+        groups
+            .entry(t[12].to_string())
+            .or_default()
+            .push(t[6].parse().unwrap());
+    }
+    let sql = "SELECT action, array_agg(dstport ORDER BY dstport) AS ports, [1, 2] AS l, \
+               named_struct('a', 1, 'b', action, 'c', make_array(NULL, 2.5)) AS s, \
+               map(['n'], [count(*)]) AS m, \
+               make_array(named_struct('x', count(*))) AS ls, \
+               min(start_time) AS t \
+               FROM flows GROUP BY action ORDER BY action";
+    for format in ["json", "ndjson"] {
+        let (ok, out, err) = run_query(
+            &[path.display().to_string()],
+            &["--sql", sql, "--format", format, "-q"],
+        );
+        assert!(ok, "{err}");
+        let rows: Vec<serde_json::Value> = if format == "json" {
+            serde_json::from_str(&out).unwrap()
+        } else {
+            out.lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect()
+        };
+        assert_eq!(rows.len(), groups.len());
+        for (row, (action, ports)) in rows.iter().zip(&groups) {
+            let mut sorted = ports.clone();
+            sorted.sort();
+            assert_eq!(row["action"], action.as_str());
+            assert_eq!(row["ports"], serde_json::json!(sorted), "{format}");
+            assert_eq!(row["l"], serde_json::json!([1, 2]));
+            assert_eq!(
+                row["s"],
+                serde_json::json!({"a": 1, "b": action, "c": [null, 2.5]})
+            );
+            assert_eq!(row["m"], serde_json::json!({"n": ports.len()}));
+            assert_eq!(row["ls"], serde_json::json!([{"x": ports.len()}]));
+            // Timestamps stay text.
+            assert!(row["t"].is_string(), "{}", row["t"]);
+        }
+    }
+}

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 
 import boto3
 import pyarrow as pa
@@ -211,6 +212,32 @@ def run_checks(exe, endpoint):
     check("missing bucket: clear error", r.returncode != 0 and "s3://no-such-bucket/x/" in r.stderr, r.stderr)
     r = vpcflow(["convert", "s3://flows/nothing-here/", "--endpoint-url", endpoint, "-o", os.path.join(tmp, "n.parquet")])
     check("empty prefix: clear error", r.returncode != 0 and "no objects match" in r.stderr, r.stderr)
+
+    # Bulk documents from an S3 object carry its provenance as Elastic's aws-s3 input writes it:
+    # the object URL in the client's region (the AWS form even with --endpoint-url), the key
+    # percent-encoded in it, and the bucket and key under aws.s3.
+    default_lines = open(os.path.join(REPO, "testdata", "sample-default.log")).read().splitlines()
+    key = "bulk/x y/ü+1.log"
+    s3.put_object(Bucket="flows", Key=key, Body=("\n".join(default_lines[:6]) + "\n").encode())
+    bulk_base = os.path.join(tmp, "bulk.ndjson")
+    r = vpcflow(["convert", "s3://flows/bulk/", "--to", "bulk", "--endpoint-url", endpoint,
+                 "-o", bulk_base, "-q"], env=dict(env, AWS_REGION="eu-west-1"))
+    docs = []
+    if r.returncode == 0:
+        text = open(os.path.join(tmp, "bulk-000001.ndjson"), encoding="utf-8").read()
+        docs = [json.loads(l) for l in text.splitlines()][1::2]
+    url = "https://flows.s3.eu-west-1.amazonaws.com/" + urllib.parse.quote(key, safe="/")
+    check("bulk from s3://: one document per record", len(docs) == 5, (r.stderr, len(docs)))
+    check("bulk from s3://: aws-s3 provenance",
+          docs and all(d["input"] == {"type": "aws-s3"}
+                       and d["aws"]["s3"] == {"bucket": {"name": "flows", "arn": "arn:aws:s3:::flows"},
+                                              "object": {"key": key}}
+                       and d["log"]["file"]["path"] == url
+                       and d["cloud"]["region"] == "eu-west-1"
+                       and isinstance(d["log"]["offset"], int)
+                       for d in docs),
+          docs[:1])
+    s3.delete_object(Bucket="flows", Key=key)
 
     # SQL straight over the bucket.
     r = vpcflow(["query", "s3://flows/AWSLogs/", "--include", "*.log.gz", "--endpoint-url", endpoint,

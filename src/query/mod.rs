@@ -299,11 +299,12 @@ pub enum Inputs {
 fn is_parquet(path: &std::path::Path) -> std::io::Result<bool> {
     use std::io::Read;
     let mut magic = [0u8; 4];
-    let mut f = std::fs::File::open(path)?;
-    if !f.metadata()?.is_file() {
-        // A pipe or FIFO is read once, as a stream of text: reading its magic would lose it.
+    if !std::fs::metadata(path)?.is_file() {
+        // A pipe or FIFO is read once, as a stream of text: opening it to read its magic would
+        // lose what it holds.
         return Ok(false);
     }
+    let mut f = std::fs::File::open(path)?;
     let mut n = 0;
     while n < 4 {
         match f.read(&mut magic[n..])? {

@@ -319,8 +319,10 @@ struct Mapped<'a> {
     log_stream: Option<Col<'a>>,
     input: Option<Col<'a>>,
     offset: Option<Col<'a>>,
-    /// Everything else, kept under `aws.vpcflow` by column name, with how each is written.
-    rest: Vec<(&'a str, Col<'a>, Rest)>,
+    /// Everything else, kept under `aws.vpcflow` by column name, with how each is written. The
+    /// name comes from the data (a header or a Parquet column can be called anything), so it is
+    /// escaped here, once per batch, as a ready `"name":`.
+    rest: Vec<(Vec<u8>, Col<'a>, Rest)>,
 }
 
 impl<'a> Mapped<'a> {
@@ -368,7 +370,7 @@ impl<'a> Mapped<'a> {
                         _ if n.starts_with("packets_lost_") => Rest::Number,
                         _ => Rest::NumberAsText,
                     };
-                    (n, c, how)
+                    (crate::json::member_name(n), c, how)
                 })
                 .collect(),
         }
@@ -391,6 +393,72 @@ pub fn transport(proto: i64) -> Option<&'static str> {
         132 => "sctp",
         _ => return None,
     })
+}
+
+/// Bulk provenance of a record read from an S3 object, as Elastic's aws-s3 input writes it
+/// (ELASTIC-MAPPING.md §0), rendered once per input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct S3Provenance {
+    /// The value of `aws.s3`: `{"bucket":{"arn":…,"name":…},"object":{"key":…}}`.
+    pub aws_s3: Vec<u8>,
+    /// `log.file.path`, the object's HTTPS URL, as a JSON string literal.
+    pub url: Vec<u8>,
+    /// `cloud.region` (when the record has no `region` field), as a JSON string literal.
+    pub region: Vec<u8>,
+}
+
+impl S3Provenance {
+    /// The provenance of input `input` if it names an S3 object (`s3://bucket/key`, as the
+    /// decoder names S3 inputs in its provenance column), in region `region`.
+    pub fn of(input: &str, region: &str) -> Option<Self> {
+        let (bucket, key) = input.strip_prefix("s3://")?.split_once('/')?;
+        if bucket.is_empty() {
+            return None;
+        }
+        let mut aws_s3 = Vec::new();
+        {
+            let mut s3 = Obj::open(&mut aws_s3, false);
+            let mut b = s3.child("bucket");
+            b.str("arn", &format!("arn:aws:s3:::{bucket}"));
+            b.str("name", bucket);
+            b.close();
+            let mut o = s3.child("object");
+            o.str("key", key);
+            o.close();
+            s3.close();
+        }
+        let mut url = Vec::new();
+        push_json_str(&mut url, &crate::s3::object_url(bucket, region, key));
+        let mut reg = Vec::new();
+        push_json_str(&mut reg, region);
+        Some(S3Provenance {
+            aws_s3,
+            url,
+            region: reg,
+        })
+    }
+}
+
+/// The provenance of the input last seen by one formatting slice (a batch's rows mostly come
+/// from one input), so it is rendered once per input rather than per row.
+#[derive(Default)]
+struct ProvenanceCache {
+    input: String,
+    s3: Option<S3Provenance>,
+}
+
+impl ProvenanceCache {
+    fn s3(&mut self, input: &str) -> Option<&S3Provenance> {
+        if self.input != input {
+            self.input.clear();
+            self.input.push_str(input);
+            self.s3 = input
+                .starts_with("s3://")
+                .then(|| S3Provenance::of(input, crate::s3::region()))
+                .flatten();
+        }
+        self.s3.as_ref()
+    }
 }
 
 const TCP_FLAG_NAMES: [(i64, &str); 6] = [
@@ -452,9 +520,10 @@ impl<'g, W: DocOut> EcsWriter<'g, W> {
                 let rows = p * SLICE..((p + 1) * SLICE).min(n);
                 let clean = cols.clean(rows.clone());
                 let mut ts = Timestamps::default();
+                let mut prov = ProvenanceCache::default();
                 for r in rows {
                     buf.extend_from_slice(action);
-                    Self::write_doc(opts, &m, clean, &mut ts, r, buf);
+                    Self::write_doc(opts, &m, clean, &mut ts, &mut prov, r, buf);
                     buf.push(b'\n');
                     ends.push(buf.len());
                 }
@@ -515,6 +584,7 @@ impl<'g, W: DocOut> EcsWriter<'g, W> {
         m: &Mapped<'a>,
         clean: bool,
         ts: &mut Timestamps,
+        prov: &mut ProvenanceCache,
         r: usize,
         out: &mut Vec<u8>,
     ) {
@@ -530,6 +600,11 @@ impl<'g, W: DocOut> EcsWriter<'g, W> {
         let start = get_i(m.start);
         let end = get_i(m.end);
         let action = get_s(m.action);
+        // Bulk documents of records read from S3 carry the object's provenance.
+        let s3 = match (&opts.bulk, get_s(m.input)) {
+            (Some(_), Some(input)) => prov.s3(input),
+            _ => None,
+        };
 
         let mut doc = Obj::open(out, clean);
         if let Some(t) = end.or(start).or(opts.bulk.as_ref().map(|b| b.now)) {
@@ -540,19 +615,19 @@ impl<'g, W: DocOut> EcsWriter<'g, W> {
         {
             let mut aws = doc.child("aws");
             let mut v = aws.child("vpcflow");
-            for &(name, col, how) in &m.rest {
-                match (col, how) {
-                    (Col::Str(a), _) if a.is_valid(r) => v.str(name, a.value(r)),
+            for (name, col, how) in &m.rest {
+                match (*col, *how) {
+                    (Col::Str(a), _) if a.is_valid(r) => v.str_json_key(name, a.value(r)),
                     (Col::Str(_), _) => {}
-                    (_, Rest::Number) => {
+                    (col, Rest::Number) => {
                         if let Some(x) = col.int(r) {
-                            v.int(name, x);
+                            v.int_json_key(name, x);
                         }
                     }
-                    _ => {
+                    (col, _) => {
                         if let Some(x) = col.int(r) {
                             let mut b = itoa::Buffer::new();
-                            v.str(name, b.format(x));
+                            v.str_json_key(name, b.format(x));
                         }
                     }
                 }
@@ -592,6 +667,9 @@ impl<'g, W: DocOut> EcsWriter<'g, W> {
                 cw.opt_str("log_stream", stream);
                 cw.close();
             }
+            if let Some(p) = s3 {
+                aws.key("s3").extend_from_slice(&p.aws_s3);
+            }
             aws.close();
         }
 
@@ -611,6 +689,9 @@ impl<'g, W: DocOut> EcsWriter<'g, W> {
             cloud.str("provider", "aws");
             if m.region.is_some() {
                 cloud.str("region", get_s(m.region).unwrap_or("-"));
+            } else if let Some(p) = s3 {
+                // The aws-s3 input's region, which the pipeline keeps when the record has none.
+                cloud.key("region").extend_from_slice(&p.region);
             }
             if m.az_id.is_some() {
                 cloud.str("availability_zone", get_s(m.az_id).unwrap_or("-"));
@@ -638,7 +719,10 @@ impl<'g, W: DocOut> EcsWriter<'g, W> {
         doc.raw("ecs", "{\"version\":\"8.11.0\"}");
         if opts.bulk.is_some() {
             if m.input.is_some() {
-                doc.raw("input", "{\"type\":\"log\"}");
+                let ty = if s3.is_some() { "aws-s3" } else { "log" };
+                let mut input = doc.child("input");
+                input.str("type", ty);
+                input.close();
             }
             let path = get_s(m.input);
             let offset = get_i(m.offset);
@@ -646,7 +730,10 @@ impl<'g, W: DocOut> EcsWriter<'g, W> {
                 let mut log = doc.child("log");
                 if let Some(p) = path {
                     let mut file = log.child("file");
-                    file.str("path", p);
+                    match s3 {
+                        Some(s3) => file.key("path").extend_from_slice(&s3.url),
+                        None => file.str("path", p),
+                    }
                     file.close();
                 }
                 if let Some(o) = offset {
@@ -777,5 +864,126 @@ impl<'g, W: DocOut> EcsWriter<'g, W> {
             doc.raw("tags", "[\"preserve_original_event\"]");
         }
         doc.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::datatypes::{Field, Schema};
+    use serde_json::{Value, json};
+    use std::sync::Arc;
+
+    #[test]
+    fn s3_inputs_map_to_bucket_key_arn_and_object_url() {
+        for (bucket, key, region) in [
+            (
+                "elastic-package-aws-bucket-52602",
+                "extra-samples.log",
+                "us-east-1",
+            ),
+            (
+                "logs.example",
+                "AWSLogs/123/vpcflowlogs/a b/ü\"x\\.log.gz",
+                "eu-central-1",
+            ),
+        ] {
+            let p = S3Provenance::of(&format!("s3://{bucket}/{key}"), region).unwrap();
+            let s3: Value = serde_json::from_slice(&p.aws_s3).unwrap();
+            assert_eq!(
+                s3,
+                json!({"bucket": {"arn": format!("arn:aws:s3:::{bucket}"), "name": bucket},
+                       "object": {"key": key}})
+            );
+            let url: String = serde_json::from_slice(&p.url).unwrap();
+            assert_eq!(url, crate::s3::object_url(bucket, region, key));
+            assert!(url.starts_with(&format!("https://{bucket}.s3.{region}.amazonaws.com/")));
+            let r: String = serde_json::from_slice(&p.region).unwrap();
+            assert_eq!(r, region);
+        }
+        for local in [
+            "flows.log",
+            "/data/s3:/x.log",
+            "s3://",
+            "s3:///key",
+            "s3://bucket",
+        ] {
+            assert_eq!(S3Provenance::of(local, "us-east-1"), None, "{local}");
+        }
+    }
+
+    fn bulk_docs(inputs: &[&str], region: Option<&str>) -> Vec<Value> {
+        let mut fields = vec![
+            Field::new("srcaddr", DataType::Utf8, true),
+            Field::new(INPUT_COLUMN, DataType::Utf8, true),
+            Field::new(OFFSET_COLUMN, DataType::Int64, true),
+        ];
+        let n = inputs.len();
+        let mut cols: Vec<arrow::array::ArrayRef> = vec![
+            Arc::new(StringArray::from(vec!["10.0.0.1"; n])),
+            Arc::new(StringArray::from(inputs.to_vec())),
+            Arc::new(Int64Array::from_iter_values(0..n as i64)),
+        ];
+        if let Some(r) = region {
+            fields.push(Field::new("region", DataType::Utf8, true));
+            cols.push(Arc::new(StringArray::from(vec![r; n])));
+        }
+        let schema = Arc::new(Schema::new(fields));
+        let b = RecordBatch::try_new(schema.clone(), cols).unwrap();
+        let opts = EcsOptions {
+            bulk: Some(BulkOptions::new("default", None)),
+            ..Default::default()
+        };
+        let mut w = EcsWriter::new(Vec::new(), "t", schema, opts);
+        w.write(&b).unwrap();
+        let out = w.finish().unwrap();
+        out.split(|&c| c == b'\n')
+            .filter(|l| !l.is_empty())
+            .skip(1)
+            .step_by(2)
+            .map(|l| serde_json::from_slice(l).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn bulk_documents_carry_s3_provenance_and_keep_local_paths() {
+        let inputs = [
+            "s3://bkt/AWSLogs/x y/ü.log",
+            "s3://bkt/AWSLogs/x y/ü.log",
+            "flows/local.log",
+            "s3://other/k.log",
+        ];
+        let region = crate::s3::region();
+        for record_region in [None, Some("ap-south-1")] {
+            let docs = bulk_docs(&inputs, record_region);
+            for (i, (doc, input)) in docs.iter().zip(inputs).enumerate() {
+                assert_eq!(doc["log"]["offset"], i as i64);
+                match input.strip_prefix("s3://").and_then(|r| r.split_once('/')) {
+                    Some((bucket, key)) => {
+                        assert_eq!(doc["input"]["type"], "aws-s3");
+                        assert_eq!(doc["aws"]["s3"]["bucket"]["name"], bucket);
+                        assert_eq!(
+                            doc["aws"]["s3"]["bucket"]["arn"],
+                            format!("arn:aws:s3:::{bucket}")
+                        );
+                        assert_eq!(doc["aws"]["s3"]["object"]["key"], key);
+                        assert_eq!(
+                            doc["log"]["file"]["path"],
+                            crate::s3::object_url(bucket, region, key)
+                        );
+                        assert_eq!(doc["cloud"]["region"], record_region.unwrap_or(region));
+                    }
+                    None => {
+                        assert_eq!(doc["input"]["type"], "log");
+                        assert_eq!(doc["log"]["file"]["path"], input);
+                        assert!(doc["aws"].get("s3").is_none());
+                        match record_region {
+                            Some(r) => assert_eq!(doc["cloud"]["region"], r),
+                            None => assert!(doc["cloud"].get("region").is_none()),
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -12,7 +12,7 @@ use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
 
 use crate::error::Error;
-use crate::json::push_json_str;
+use crate::json::{member_name, push_json_str};
 
 enum Column<'a> {
     I32(&'a Int32Array),
@@ -51,12 +51,7 @@ impl<W: Write + Send> NdjsonSink<W> {
         let keys = schema
             .fields()
             .iter()
-            .map(|f| {
-                let mut k = Vec::new();
-                push_json_str(&mut k, f.name());
-                k.push(b':');
-                k
-            })
+            .map(|f| member_name(f.name()))
             .collect();
         NdjsonSink {
             out,

@@ -1,6 +1,8 @@
 //! The Elasticsearch composable index template for the ECS documents (`vpcflow es-template`):
-//! a data stream over `logs-aws.vpcflow-*` whose mappings give every field our documents carry
-//! the type Elastic's AWS VPC Flow integration gives it.
+//! a data stream over `logs-aws.vpcflow-*` whose mappings give every field our documents carry,
+//! and every field of the integration's "Exported fields" table for its VPC Flow data stream,
+//! the type Elastic's AWS VPC Flow integration gives it (so documents shipped by Elastic's own
+//! agent land in the same data stream without mapping conflicts).
 
 use serde_json::{Map, Value, json};
 
@@ -9,8 +11,14 @@ use crate::fields::FIELDS;
 /// Fields of the documents outside `aws.vpcflow`, with their Elasticsearch types.
 const ECS_FIELDS: &[(&str, &str)] = &[
     ("@timestamp", "date"),
+    // Provenance of documents read from S3 objects (as Elastic's aws-s3 input writes it).
+    ("aws.s3.bucket.arn", "keyword"),
+    ("aws.s3.bucket.name", "keyword"),
+    ("aws.s3.metadata", "flattened"),
+    ("aws.s3.object.key", "keyword"),
     ("cloud.account.id", "keyword"),
     ("cloud.availability_zone", "keyword"),
+    ("cloud.image.id", "keyword"),
     ("cloud.instance.id", "keyword"),
     ("cloud.provider", "keyword"),
     ("cloud.region", "keyword"),
@@ -41,6 +49,11 @@ const ECS_FIELDS: &[(&str, &str)] = &[
     ("event.reason", "keyword"),
     ("event.start", "date"),
     ("event.type", "keyword"),
+    // Host fields Elastic's agent adds to the documents it ships (never in ours), mapped so its
+    // documents and ours share the data stream.
+    ("host.containerized", "boolean"),
+    ("host.os.build", "keyword"),
+    ("host.os.codename", "keyword"),
     ("input.type", "keyword"),
     ("log.file.path", "keyword"),
     ("log.offset", "long"),
@@ -98,6 +111,13 @@ pub fn field_types() -> Vec<(String, &'static str)> {
         ("aws.vpcflow.tcp_flags_array", "keyword"),
         ("aws.vpcflow.sublocation.type", "keyword"),
         ("aws.vpcflow.sublocation.id", "keyword"),
+        // Our documents put these in orchestrator.* and service.name, as Elastic's pipeline
+        // does; its field table maps them under aws.vpcflow too.
+        ("aws.vpcflow.ecs_cluster_arn", "keyword"),
+        ("aws.vpcflow.ecs_cluster_name", "keyword"),
+        ("aws.vpcflow.ecs_container_instance_arn", "keyword"),
+        ("aws.vpcflow.ecs_container_instance_id", "keyword"),
+        ("aws.vpcflow.ecs_service_name", "keyword"),
     ] {
         out.push((p.to_string(), t));
     }
