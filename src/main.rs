@@ -562,7 +562,11 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
             l.unknown.join(", ")
         );
     }
-    let inputs = source::expand_selected(&args.inputs, &args.select.select()?)?;
+    let mut walk_warnings = Vec::new();
+    let inputs = source::expand_selected(&args.inputs, &args.select.select()?, &mut walk_warnings)?;
+    for w in &walk_warnings {
+        eprintln!("vpcflow: warning: {w}");
+    }
     if inputs
         .iter()
         .filter(|i| **i == source::Input::Stdin)
@@ -1315,7 +1319,12 @@ fn report(args: ReportArgs) -> Result<ExitCode> {
     let mut temp: Option<vpcflow::cleanup::TempPath> = None;
     let mut failed = 0u64;
     let mut refused = 0u64;
-    let inputs = match classify(&args.inputs, &args.select.select()?)? {
+    let mut walk_warnings = Vec::new();
+    let classified = classify(&args.inputs, &args.select.select()?, &mut walk_warnings)?;
+    for w in &walk_warnings {
+        eprintln!("vpcflow: warning: {w}");
+    }
+    let inputs = match classified {
         Inputs::Parquet(_) => args.inputs.clone(),
         Inputs::Raw(raw) => {
             let tmpdir = std::env::temp_dir();

@@ -465,7 +465,7 @@ pub fn prepare(dir: &Path, opts: &DatasetOptions, inputs: Vec<Input>) -> Result<
         if named.contains(&name) || done.contains_key(name.as_str()) {
             continue;
         }
-        match crate::source::expand(std::slice::from_ref(&name)) {
+        match crate::source::expand(std::slice::from_ref(&name), &mut resume.warnings) {
             Ok(found) => resume.todo.extend(found),
             Err(_) => resume.warnings.push(format!(
                 "{name} was converted in a unit that had to be redone, and is gone now: its rows are no longer in the dataset"
