@@ -90,7 +90,8 @@ fn is_glob(arg: &str) -> bool {
 /// Walking follows symbolic links. What a walk can't use — a link back to a directory it is
 /// inside (a loop), a dangling link, an unreadable subdirectory — is added to `warnings` and
 /// the rest is walked; a file named on the command line that doesn't exist stays an error. A
-/// file reached more than once in one walk through links is an input once: see [`walk`].
+/// file reached more than once in one walk through links is an input once (the file reached
+/// without links is preferred).
 pub fn expand(args: &[String], warnings: &mut Vec<String>) -> Result<Vec<Input>, Error> {
     expand_selected(args, &Select::default(), warnings)
 }
