@@ -226,7 +226,7 @@ type Work = (
     String,
     Plan,
     Option<mpsc::Receiver<Fetched>>,
-    Option<crate::s3::TempFile>,
+    Option<crate::cleanup::TempPath>,
     Input,
 );
 
@@ -294,7 +294,7 @@ struct Planned {
     /// Standard input can be read once only: its reader, holding what planning peeked at.
     pending: Option<Blocks>,
     /// A downloaded copy of the input, removed when the input is done.
-    _temp: Option<crate::s3::TempFile>,
+    _temp: Option<crate::cleanup::TempPath>,
 }
 
 /// A planned decode: every input's layout and the dataset schema.
@@ -483,7 +483,7 @@ impl Decoder {
                         .map(|m| Plan::Parquet(m, path.clone())),
                     Input::S3(o) => match crate::s3::download(o) {
                         Ok(t) => {
-                            let path = t.0.clone();
+                            let path = t.path().to_path_buf();
                             temp = Some(t);
                             crate::parquet_in::plan(&name, &path, &mut schema)
                                 .map(|m| Plan::Parquet(m, path))

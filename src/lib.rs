@@ -6,10 +6,11 @@
 //! [`chunk`] splits blocks into line-aligned chunks; [`batch`] parses a chunk into a
 //! `RecordBatch` ([`parse`] does the per-token work); [`decode`] runs chunks in parallel with
 //! rayon and delivers batches in input order; [`sink`] writes them; [`query`] runs SQL over
-//! them with DataFusion.
+//! them with DataFusion. [`cleanup`] owns temporary files and removes them on Ctrl-C.
 
 pub mod batch;
 pub mod chunk;
+pub mod cleanup;
 pub mod clobber;
 pub mod decode;
 pub mod enrich;

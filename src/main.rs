@@ -399,6 +399,9 @@ fn parse_param(s: &str) -> Result<(String, String), String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(e) = vpcflow::cleanup::remove_on_signals() {
+        eprintln!("vpcflow: warning: Ctrl-C will leave temporary files behind: {e}");
+    }
     let result = match cli.command {
         Command::Convert(args) => convert(*args),
         Command::Query(args) => query(*args),
@@ -597,7 +600,7 @@ fn local_inputs(args: &[String], select: &SelectArgs) -> Vec<source::Input> {
         .collect();
     select
         .select()
-        .and_then(|s| Ok(source::expand_selected(&local, &s)?))
+        .and_then(|s| Ok(source::expand_selected(&local, &s, &mut Vec::new())?))
         .unwrap_or_default()
 }
 
@@ -671,7 +674,11 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
             l.unknown.join(", ")
         );
     }
-    let inputs = source::expand_selected(&args.inputs, &args.select.select()?)?;
+    let mut walk_warnings = Vec::new();
+    let inputs = source::expand_selected(&args.inputs, &args.select.select()?, &mut walk_warnings)?;
+    for w in &walk_warnings {
+        eprintln!("vpcflow: warning: {w}");
+    }
     if inputs
         .iter()
         .filter(|i| **i == source::Input::Stdin)
@@ -1455,20 +1462,26 @@ fn report(args: ReportArgs) -> Result<ExitCode> {
     let decode = decode_options(&args.fields, args.threads, &args.select)?;
     // Raw text is parsed once into a temporary Parquet file that every section then reads
     // (instead of parsing the text once per section); memory stays flat either way.
-    let mut temp: Option<tempfile_guard::TempPath> = None;
+    let mut temp: Option<vpcflow::cleanup::TempPath> = None;
     let mut failed = 0u64;
     let mut refused = 0u64;
-    let inputs = match classify(&args.inputs, &args.select.select()?)? {
+    let mut walk_warnings = Vec::new();
+    let classified = classify(&args.inputs, &args.select.select()?, &mut walk_warnings)?;
+    for w in &walk_warnings {
+        eprintln!("vpcflow: warning: {w}");
+    }
+    let inputs = match classified {
         Inputs::Parquet(_) => args.inputs.clone(),
         Inputs::Raw(raw) => {
-            let path = std::env::temp_dir().join(format!(
-                ".vpcflow-report-{}-{}.parquet",
-                std::process::id(),
-                started.elapsed().as_nanos()
-            ));
-            let guard = tempfile_guard::TempPath(path.clone());
-            let file =
-                File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+            let tmpdir = std::env::temp_dir();
+            let (guard, file) = vpcflow::cleanup::TempPath::file_in(
+                &tmpdir,
+                ".vpcflow-report-",
+                ".parquet",
+                vpcflow::cleanup::Access::Private,
+            )
+            .with_context(|| format!("creating a scratch file in {}", tmpdir.display()))?;
+            let path = guard.path().to_path_buf();
             let decoder = Decoder::new(raw, decode.clone())?;
             let mut sink = ParquetSink::new(
                 Box::new(BufWriter::with_capacity(1 << 20, file)) as Box<dyn Write + Send>,
@@ -1541,7 +1554,6 @@ fn report(args: ReportArgs) -> Result<ExitCode> {
         let (a, mut f) =
             AtomicFile::create(dest).with_context(|| format!("creating {}", dest.display()))?;
         f.write_all(html.as_bytes())
-            .and_then(|()| f.sync_all())
             .with_context(|| format!("writing {}", dest.display()))?;
         a.commit()
             .with_context(|| format!("renaming the finished report to {}", dest.display()))?;
@@ -1558,14 +1570,4 @@ fn report(args: ReportArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(EXIT_FAILED));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// A temporary file removed when dropped.
-mod tempfile_guard {
-    pub struct TempPath(pub std::path::PathBuf);
-    impl Drop for TempPath {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_file(&self.0);
-        }
-    }
 }

@@ -22,6 +22,7 @@ use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt};
 
+use crate::cleanup::{Access, TempPath};
 use crate::error::Error;
 use crate::source::Select;
 
@@ -424,26 +425,17 @@ pub fn samples(objs: &[&S3Object], limit: usize) -> Vec<io::Result<Vec<u8>>> {
         .collect()
 }
 
-/// Copies an object into a new temporary file (for Parquet, which is read by random access);
-/// the file is removed when the returned guard is dropped.
-pub fn download(obj: &S3Object) -> io::Result<TempFile> {
-    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let path = std::env::temp_dir().join(format!(".vpcflow-s3-{}-{n}.parquet", std::process::id()));
-    let guard = TempFile(path.clone());
-    let mut f = std::fs::File::create(&path)?;
+/// Copies an object into a new temporary file in `TMPDIR` (for Parquet, which is read by random
+/// access); the file is removed when the returned guard is dropped (or on Ctrl-C).
+pub fn download(obj: &S3Object) -> io::Result<TempPath> {
+    let (guard, mut f) = TempPath::file_in(
+        &std::env::temp_dir(),
+        ".vpcflow-s3-",
+        ".parquet",
+        Access::Private,
+    )?;
     io::copy(&mut reader(obj)?, &mut f)?;
     Ok(guard)
-}
-
-/// A file removed when dropped.
-#[derive(Debug)]
-pub struct TempFile(pub PathBuf);
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
 }
 
 #[cfg(test)]

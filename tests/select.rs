@@ -112,3 +112,116 @@ fn query_takes_the_same_selection() {
         format!("n\r\n{hot}\r\n")
     );
 }
+
+/// A tree whose symbolic links loop (`a/loop -> ..`, `a/self -> .`, `b/up -> ROOT`), dangle
+/// (`gone -> nowhere`), and lead to files the walk also reaches by their own path (`c -> a`,
+/// `x-again.log -> x.log`), plus `d -> e`, a directory reached only through a link.
+fn tangled() -> tempfile::TempDir {
+    use std::os::unix::fs::symlink;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let log = std::fs::read(testdata("aws-default.log")).unwrap();
+    for d in ["a", "b", "outside/e"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    for f in ["x.log", "a/y.log", "b/z.log", "outside/e/w.log"] {
+        std::fs::write(root.join(f), &log).unwrap();
+    }
+    symlink("..", root.join("a/loop")).unwrap();
+    symlink(".", root.join("a/self")).unwrap();
+    symlink(root, root.join("b/up")).unwrap();
+    symlink("nowhere", root.join("gone")).unwrap();
+    symlink("a", root.join("c")).unwrap();
+    symlink("x.log", root.join("x-again.log")).unwrap();
+    symlink("outside/e", root.join("d")).unwrap();
+    tmp
+}
+
+#[test]
+fn walking_links_ends_reads_each_file_once_and_names_the_loops() {
+    let tmp = tangled();
+    let root = tmp.path().display().to_string();
+    let mut warnings = Vec::new();
+    let got = vpcflow::source::expand(std::slice::from_ref(&root), &mut warnings).unwrap();
+    let rel: Vec<String> = got
+        .iter()
+        .map(|i| match i {
+            vpcflow::source::Input::Path(p) => {
+                p.strip_prefix(tmp.path()).unwrap().display().to_string()
+            }
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    // `c/y.log` and `x-again.log` are `a/y.log` and `x.log` again; `d/w.log` and the
+    // `outside/e/w.log` are one file too, its own path preferred.
+    assert_eq!(
+        rel,
+        ["a/y.log", "b/z.log", "outside/e/w.log", "x.log"],
+        "{warnings:?}"
+    );
+    let has = |what: &str| warnings.iter().any(|w| w.contains(what));
+    for link in ["a/loop", "a/self", "b/up"] {
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains(&format!("{root}/{link}")) && w.contains("loop")),
+            "{link}: {warnings:?}"
+        );
+    }
+    assert!(
+        has(&format!("{root}/gone")) && has("nowhere"),
+        "{warnings:?}"
+    );
+    assert_eq!(warnings.len(), 4, "{warnings:?}");
+
+    // A glob walks the same way.
+    let mut warnings = Vec::new();
+    let g = format!("{root}/**/*.log");
+    let got = vpcflow::source::expand(&[g], &mut warnings).unwrap();
+    assert_eq!(got.len(), 4, "{got:?}");
+    assert_eq!(warnings.len(), 4, "{warnings:?}");
+}
+
+#[test]
+fn convert_warns_about_loops_and_goes_on() {
+    let tmp = tangled();
+    let one = std::fs::read_to_string(testdata("aws-default.log"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .count();
+    let root = tmp.path().display().to_string();
+    let (code, n, err) = rows(&[&root]);
+    assert_eq!((code, n as usize), (0, 4 * one), "{err}");
+    assert!(
+        err.contains(&format!(
+            "vpcflow: warning: {root}/a/loop: symbolic link loop"
+        )),
+        "{err}"
+    );
+    assert!(err.contains(&format!("{root}/gone")), "{err}");
+    // A file named on the command line that doesn't exist is still an error.
+    let (code, _, err) = rows(&[&format!("{root}/gone")]);
+    assert_eq!(code, 1, "{err}");
+}
+
+#[test]
+fn a_plain_tree_walks_as_before() {
+    // No links: every file an input, hard links included, in name order.
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tmp.path().join("p/q")).unwrap();
+    for f in ["p/q/1.log", "p/2.log", "3.log"] {
+        std::fs::write(tmp.path().join(f), "x\n").unwrap();
+    }
+    std::fs::hard_link(tmp.path().join("3.log"), tmp.path().join("4.log")).unwrap();
+    let mut warnings = Vec::new();
+    let root = tmp.path().display().to_string();
+    let got = vpcflow::source::expand(&[root], &mut warnings).unwrap();
+    let names: Vec<String> = got
+        .iter()
+        .map(|i| i.display()[tmp.path().display().to_string().len() + 1..].to_string())
+        .collect();
+    assert_eq!(names, ["3.log", "4.log", "p/2.log", "p/q/1.log"]);
+    assert!(warnings.is_empty(), "{warnings:?}");
+}

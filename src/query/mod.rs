@@ -269,7 +269,7 @@ fn scan_thread(
             l.stats = Some(stats);
             l.rejects = rejects;
             l.failed = failed;
-            l.warnings = warnings;
+            l.warnings.extend(warnings);
         }
         Ok(_) => {}
         Err(_) if stopped_early => {
@@ -278,7 +278,7 @@ fn scan_thread(
                 l.stopped_early = true;
                 l.rejects = rejects;
                 l.failed = failed;
-                l.warnings = warnings;
+                l.warnings.extend(warnings);
             }
         }
         Err(e) => {
@@ -315,10 +315,14 @@ fn is_parquet(path: &std::path::Path) -> std::io::Result<bool> {
     Ok(crate::parquet_in::is_parquet(&magic[..n]))
 }
 
-/// Expands the command-line inputs (directories walked) and tells Parquet from flow log text.
-pub fn classify(args: &[String], select: &source::Select) -> Result<Inputs, QueryError> {
-    let inputs =
-        source::expand_selected(args, select).map_err(QueryError::from)?;
+/// Expands the command-line inputs (directories walked; what a walk skips is added to
+/// `warnings`) and tells Parquet from flow log text.
+pub fn classify(
+    args: &[String],
+    select: &source::Select,
+    warnings: &mut Vec<String>,
+) -> Result<Inputs, QueryError> {
+    let inputs = source::expand_selected(args, select, warnings).map_err(QueryError::from)?;
     if inputs.is_empty() {
         return Err(QueryError::Usage(format!(
             "no input files in {}",
@@ -433,8 +437,13 @@ impl Engine {
             config = config.with_target_partitions(threads);
         }
         let ctx = SessionContext::new_with_config(config);
-        let log = Arc::new(Mutex::new(ScanLog::default()));
-        let schema: SchemaRef = match classify(args, &opts.select)? {
+        let mut walk_warnings = Vec::new();
+        let inputs = classify(args, &opts.select, &mut walk_warnings)?;
+        let log = Arc::new(Mutex::new(ScanLog {
+            warnings: walk_warnings,
+            ..ScanLog::default()
+        }));
+        let schema: SchemaRef = match inputs {
             Inputs::Parquet(paths) => {
                 let urls: Vec<String> = paths
                     .iter()

@@ -370,7 +370,9 @@ fn write_manifest(path: &Path, options: &serde_json::Value, units: &[Unit]) -> R
     w.write_all(text.as_bytes()).map_err(|e| io_err(&tmp, e))?;
     let f = w.into_inner().map_err(|e| io_err(&tmp, e.into_error()))?;
     f.sync_all().map_err(|e| io_err(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| io_err(path, e))
+    std::fs::rename(&tmp, path).map_err(|e| io_err(path, e))?;
+    let dir = super::parent_dir(path);
+    super::sync_dir(dir).map_err(|e| io_err(dir, e))
 }
 
 /// Gets `dir` ready for a run: checks the options match the dataset's, removes what killed runs
@@ -496,7 +498,7 @@ pub fn prepare(dir: &Path, opts: &DatasetOptions, inputs: Vec<Input>) -> Result<
         if named.contains(&name) || done.contains_key(name.as_str()) {
             continue;
         }
-        match crate::source::expand(std::slice::from_ref(&name)) {
+        match crate::source::expand(std::slice::from_ref(&name), &mut resume.warnings) {
             Ok(found) => resume.todo.extend(found),
             Err(_) => resume.warnings.push(format!(
                 "{name} was converted in a unit that had to be redone, and is gone now: its rows are no longer in the dataset"
@@ -1163,11 +1165,24 @@ impl DatasetSink {
             return Ok(());
         }
         let mut files = Vec::new();
+        // The directories whose entries changed: each renamed file's, up to the dataset's
+        // (partition directories may be new).
+        let mut dirs = std::collections::BTreeSet::new();
         for f in self.finished.drain(..) {
             f.file.sync_all().map_err(|e| io_err(&f.tmp, e))?;
             let dest = self.dir.join(&f.rel);
             std::fs::rename(&f.tmp, &dest).map_err(|e| io_err(&dest, e))?;
+            dirs.extend(
+                dest.ancestors()
+                    .skip(1)
+                    .take_while(|d| d.starts_with(&self.dir))
+                    .map(Path::to_path_buf),
+            );
             files.push(f.rel);
+        }
+        // Deepest first, so a new directory's contents are durable before its name is.
+        for d in dirs.iter().rev() {
+            super::sync_dir(d).map_err(|e| io_err(d, e))?;
         }
         let unit = Unit {
             unit: self.unit,

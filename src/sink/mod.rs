@@ -1,4 +1,5 @@
-//! Outputs: consumers of the decoder's record batches.
+//! Outputs: consumers of the decoder's record batches, and how a finished output file is put in
+//! place ([`AtomicFile`], [`sync_dir`]).
 
 pub mod dataset;
 pub mod ecs;
@@ -10,7 +11,10 @@ pub mod sort;
 pub mod table;
 pub mod template;
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
+
+use crate::cleanup::{Access, TempPath};
 
 /// The usage error for an option (`--partition-by`, `--cluster-by`) naming a column the inputs
 /// don't have, listing the ones they do.
@@ -28,26 +32,36 @@ pub fn no_such_column(option: &str, name: &str, schema: &arrow::datatypes::Schem
 
 /// A file written under a temporary name next to its destination and renamed into place only
 /// when complete, so a failed or killed run never leaves a file that looks finished.
+///
+/// The temporary name is hidden, random and created exclusively (`.NAME.XXXXXX.tmp`, see
+/// [`crate::cleanup`]); [`AtomicFile::commit`] syncs the file before the rename and the
+/// directory after it, so a file that has its final name also has its data after a power loss.
 pub struct AtomicFile {
-    tmp: PathBuf,
+    tmp: TempPath,
+    /// A second handle on the temporary file, to sync it whoever holds the writer.
+    file: File,
     dest: PathBuf,
-    done: bool,
 }
 
 impl AtomicFile {
     /// Creates the temporary file for `dest`.
-    pub fn create(dest: &Path) -> std::io::Result<(AtomicFile, std::fs::File)> {
+    pub fn create(dest: &Path) -> std::io::Result<(AtomicFile, File)> {
         let name = dest
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "out".into());
-        let tmp = dest.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-        let file = std::fs::File::create(&tmp)?;
+        let (tmp, file) = TempPath::file_in(
+            parent_dir(dest),
+            &format!(".{name}."),
+            ".tmp",
+            Access::Umask,
+        )?;
+        let sync = file.try_clone()?;
         Ok((
             AtomicFile {
                 tmp,
+                file: sync,
                 dest: dest.to_path_buf(),
-                done: false,
             },
             file,
         ))
@@ -58,18 +72,91 @@ impl AtomicFile {
         &self.dest
     }
 
-    /// Moves the finished file into place.
-    pub fn commit(mut self) -> std::io::Result<()> {
-        std::fs::rename(&self.tmp, &self.dest)?;
-        self.done = true;
-        Ok(())
+    /// Moves the finished file into place: syncs it, renames it, syncs the directory. Whatever
+    /// wrote to the file must have flushed its buffers first.
+    pub fn commit(self) -> std::io::Result<()> {
+        self.file.sync_all()?;
+        self.tmp.persist(&self.dest).map_err(|(_, e)| e)?;
+        sync_dir(parent_dir(&self.dest))
     }
 }
 
-impl Drop for AtomicFile {
-    fn drop(&mut self) {
-        if !self.done {
-            let _ = std::fs::remove_file(&self.tmp);
+/// The directory `path` is in (`.` for a bare name).
+pub(crate) fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Syncs a directory, so that the names just created or renamed in it survive a power loss
+/// (the files' own data is synced separately, before they are renamed).
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn commit_renames_a_complete_file_with_the_usual_permissions() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out.parquet");
+        let (a, mut f) = AtomicFile::create(&dest).unwrap();
+        f.write_all(b"rows").unwrap();
+        let tmp = a.tmp.path().to_path_buf();
+        let name = tmp.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with(".out.parquet.") && name.ends_with(".tmp"),
+            "{name}"
+        );
+        assert!(
+            !dest.exists(),
+            "nothing at the destination before the commit"
+        );
+        a.commit().unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"rows");
+        assert!(!tmp.exists());
+        // The mode any new file gets here (the umask's), not the temporary file's 0600.
+        let plain = dir.path().join("plain");
+        File::create(&plain).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dest), mode(&plain));
+    }
+
+    #[test]
+    fn an_uncommitted_file_is_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out.ndjson");
+        let (a, mut f) = AtomicFile::create(&dest).unwrap();
+        f.write_all(b"{}").unwrap();
+        drop(a);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    /// Regression (issue 13): the temporary name was `.NAME.PID.tmp`, opened with
+    /// `File::create`, which followed a symbolic link planted at that name and wrote through it.
+    #[test]
+    fn a_link_planted_at_the_old_temporary_name_is_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        let dest = dir.path().join("out.parquet");
+        let planted = dir
+            .path()
+            .join(format!(".out.parquet.{}.tmp", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &planted).unwrap();
+        for _ in 0..20 {
+            let (a, mut f) = AtomicFile::create(&dest).unwrap();
+            f.write_all(b"output").unwrap();
+            assert_ne!(a.tmp.path(), planted);
+            a.commit().unwrap();
         }
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        assert_eq!(std::fs::read_link(&planted).unwrap(), victim);
+        assert_eq!(std::fs::read(&dest).unwrap(), b"output");
     }
 }

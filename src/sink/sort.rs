@@ -10,12 +10,15 @@
 //! merge prefers the earlier run), so the output is fully determined by the input rows, not by
 //! batch sizes, threads or the memory budget.
 //!
+//! Runs go to a private directory with a random name (`vpcflow-sort-XXXXXX`) in `TMPDIR`,
+//! removed with its files when the sorter is dropped or the process is interrupted
+//! ([`crate::cleanup`]).
+//!
 //! Keys are compared as byte strings made by Arrow's row format ([`RowConverter`]), which
 //! orders them exactly as the columns order.
 
 use std::cmp::Ordering;
 use std::fs::File;
-use std::path::PathBuf;
 
 use arrow::array::{Array, ArrayRef, RecordBatch};
 use arrow::compute::SortOptions;
@@ -26,6 +29,7 @@ use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchR
 use rayon::prelude::*;
 
 use super::parquet::{ParquetOptions, ParquetSink};
+use crate::cleanup::{Access, TempPath};
 use crate::error::Error;
 
 /// Default Arrow bytes held before a run is ordered and set aside.
@@ -52,8 +56,8 @@ pub struct Sorter {
     taken_rows: usize,
     taken_bytes: usize,
     /// The temporary directory of the runs set aside (made at the first one).
-    dir: Option<PathBuf>,
-    runs: Vec<PathBuf>,
+    dir: Option<TempPath>,
+    runs: Vec<TempPath>,
     /// Parquet settings of the run files.
     run_opts: ParquetOptions,
     /// The output's name, for errors.
@@ -136,21 +140,37 @@ impl Sorter {
         }
         let sorted = self.sort_run(&held)?;
         drop(held);
-        let dir = match &self.dir {
-            Some(d) => d.clone(),
-            None => {
-                let d = run_dir().map_err(|e| sort_err(&self.name, e))?;
-                self.dir = Some(d.clone());
-                d
-            }
-        };
-        let path = dir.join(format!("run-{}.parquet", self.runs.len()));
-        let file = File::create(&path).map_err(|e| sort_err(&self.name, e))?;
-        let name = path.display().to_string();
+        if self.dir.is_none() {
+            let base = std::env::temp_dir();
+            let d = TempPath::dir_in(&base, "vpcflow-sort-").map_err(|e| {
+                sort_err(
+                    &self.name,
+                    format!(
+                        "creating a directory for sort runs in {}: {e}",
+                        base.display()
+                    ),
+                )
+            })?;
+            self.dir = Some(d);
+        }
+        let dir = self.dir.as_ref().expect("made above").path();
+        let (run, file) = TempPath::file_in(
+            dir,
+            &format!("run-{}-", self.runs.len()),
+            ".parquet",
+            Access::Private,
+        )
+        .map_err(|e| {
+            sort_err(
+                &self.name,
+                format!("creating a sort run in {}: {e}", dir.display()),
+            )
+        })?;
+        let name = run.path().display().to_string();
         let mut sink = ParquetSink::new(file, &name, self.schema.clone(), &self.run_opts)?;
         sink.write(&sorted)?;
         sink.finish()?;
-        self.runs.push(path);
+        self.runs.push(run);
         Ok(())
     }
 
@@ -175,7 +195,8 @@ impl Sorter {
         }
         self.spill()?;
         let mut cursors = Vec::with_capacity(self.runs.len());
-        for path in &self.runs {
+        for run in &self.runs {
+            let path = run.path();
             let name = path.display().to_string();
             let file = File::open(path).map_err(|e| sort_err(&name, e))?;
             let reader = ParquetRecordBatchReaderBuilder::try_new(file)
@@ -198,24 +219,10 @@ impl Sorter {
 
 impl Drop for Sorter {
     fn drop(&mut self) {
-        if let Some(dir) = &self.dir {
-            let _ = std::fs::remove_dir_all(dir);
-        }
+        // The run files, then their directory (removing it would remove them anyway).
+        self.runs.clear();
+        self.dir = None;
     }
-}
-
-/// A new private directory for run files under the system's temporary directory (`TMPDIR`).
-fn run_dir() -> std::io::Result<PathBuf> {
-    let base = std::env::temp_dir();
-    for n in 0u32.. {
-        let d = base.join(format!("vpcflow-sort-{}-{n}", std::process::id()));
-        match std::fs::create_dir(&d) {
-            Ok(()) => return Ok(d),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    unreachable!("some directory name is free")
 }
 
 /// `batches`' rows as one batch ordered by columns `keys` (converted by `converter`), stable.
