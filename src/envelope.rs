@@ -163,7 +163,9 @@ pub fn object_boundary(buf: &[u8]) -> Option<usize> {
 /// Why a JSON object of `len` bytes is refused when objects may hold at most `limit`.
 #[cold]
 pub fn object_too_long(len: u64, limit: usize) -> String {
-    format!("JSON object too long: {len} bytes, more than the limit of {limit} (64 × --max-line-bytes)")
+    format!(
+        "JSON object too long: {len} bytes, more than the limit of {limit} (64 × --max-line-bytes)"
+    )
 }
 
 /// Finds where a top-level piece ends when it is read in consecutive slices, as [`scan`] cuts
@@ -615,13 +617,22 @@ mod tests {
         let refused: Vec<_> = out
             .iter()
             .filter_map(|x| match x {
-                Extracted::Refused { record, offset, reason, .. } => Some((*record, *offset, reason.clone())),
+                Extracted::Refused {
+                    record,
+                    offset,
+                    reason,
+                    ..
+                } => Some((*record, *offset, reason.clone())),
                 _ => None,
             })
             .collect();
         assert_eq!(refused.len(), 1);
         assert_eq!((refused[0].0, refused[0].1), (1, 17));
-        assert!(refused[0].2.starts_with("JSON object too long: 32 bytes"), "{}", refused[0].2);
+        assert!(
+            refused[0].2.starts_with("JSON object too long: 32 bytes"),
+            "{}",
+            refused[0].2
+        );
     }
 
     #[test]

@@ -35,10 +35,18 @@ fn usage(message: impl Into<String>) -> anyhow::Error {
 fn exit_status(e: &anyhow::Error) -> u8 {
     for cause in e.chain() {
         if let Some(e) = cause.downcast_ref::<vpcflow::Error>() {
-            return if e.is_usage() { EXIT_USAGE } else { EXIT_FAILED };
+            return if e.is_usage() {
+                EXIT_USAGE
+            } else {
+                EXIT_FAILED
+            };
         }
         if let Some(e) = cause.downcast_ref::<vpcflow::query::QueryError>() {
-            return if e.is_usage() { EXIT_USAGE } else { EXIT_FAILED };
+            return if e.is_usage() {
+                EXIT_USAGE
+            } else {
+                EXIT_FAILED
+            };
         }
         if cause
             .downcast_ref::<vpcflow::query::canned::QueryFileError>()
@@ -650,10 +658,14 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
     vpcflow::clobber::refuse_url("-o", &args.output)?;
     let format = format_for(&args)?;
     if args.cluster_by.is_some() && format != Format::Parquet {
-        return Err(usage(format!("--cluster-by applies to Parquet output (files and datasets)")));
+        return Err(usage(format!(
+            "--cluster-by applies to Parquet output (files and datasets)"
+        )));
     }
     if !args.sort_by.is_empty() && format != Format::Parquet {
-        return Err(usage(format!("--sort-by applies to Parquet output (files and datasets)")));
+        return Err(usage(format!(
+            "--sort-by applies to Parquet output (files and datasets)"
+        )));
     }
     if args.threads > 0 {
         // Parquet column encoding runs on rayon's global pool: bound it like the parser's.
@@ -685,7 +697,9 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
         .count()
         > 1
     {
-        return Err(usage(format!("standard input ('-') can be named only once")));
+        return Err(usage(format!(
+            "standard input ('-') can be named only once"
+        )));
     }
     let dataset = !args.partition_by.is_empty()
         || args.output.ends_with('/')
@@ -714,7 +728,10 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
     let mut dataset_opts = None;
     let inputs = if dataset {
         if format != Format::Parquet {
-            return Err(usage(format!("a dataset directory ({}) holds Parquet only", args.output)));
+            return Err(usage(format!(
+                "a dataset directory ({}) holds Parquet only",
+                args.output
+            )));
         }
         if args.strict {
             return Err(usage(
@@ -1058,7 +1075,9 @@ fn query(args: QueryArgs) -> Result<ExitCode> {
         bind(QueryFile::parse(&stem, &text)?)?;
     }
     if queries.is_empty() {
-        return Err(usage(format!("nothing to run: give --sql, --name or --file (or --list)")));
+        return Err(usage(format!(
+            "nothing to run: give --sql, --name or --file (or --list)"
+        )));
     }
     if args.print_sql {
         let mut out = std::io::stdout().lock();
@@ -1226,7 +1245,9 @@ fn alert(args: AlertArgs) -> Result<ExitCode> {
     };
     for r in &args.rule {
         if !add_rule(r, &mut rules)? {
-            return Err(usage(format!("--rule {r}: neither a .sql file nor a shipped rule (`vpcflow alert --list`)")));
+            return Err(usage(format!(
+                "--rule {r}: neither a .sql file nor a shipped rule (`vpcflow alert --list`)"
+            )));
         }
     }
     for a in &args.args {
@@ -1238,7 +1259,9 @@ fn alert(args: AlertArgs) -> Result<ExitCode> {
         }
     }
     if rules.is_empty() {
-        return Err(usage(format!("no rules: name .sql files, shipped rules (`vpcflow alert --list`) or `all`")));
+        return Err(usage(format!(
+            "no rules: name .sql files, shipped rules (`vpcflow alert --list`) or `all`"
+        )));
     }
     if inputs.is_empty() {
         return Err(usage(
@@ -1252,7 +1275,8 @@ fn alert(args: AlertArgs) -> Result<ExitCode> {
     }
     let mailer = match &args.smtp {
         Some(u) => {
-            let url = vpcflow::mail::SmtpUrl::parse(u).map_err(|e| usage(format!("--smtp: {e}")))?;
+            let url =
+                vpcflow::mail::SmtpUrl::parse(u).map_err(|e| usage(format!("--smtp: {e}")))?;
             Some(
                 vpcflow::mail::Mailer::new(&url, std::time::Duration::from_secs(args.smtp_timeout))
                     .map_err(anyhow::Error::msg)?,

@@ -214,13 +214,10 @@ fn store(bucket: &str, endpoint: Option<&str>) -> Result<Arc<AmazonS3>, Error> {
     if let Some(e) = endpoint {
         b = b.with_allow_http(e.starts_with("http://")).with_endpoint(e);
     }
-    let s = Arc::new(
-        b.build()
-            .map_err(|e| Error::Input {
-                input: format!("s3://{bucket}"),
-                reason: e.to_string(),
-            })?,
-    );
+    let s = Arc::new(b.build().map_err(|e| Error::Input {
+        input: format!("s3://{bucket}"),
+        reason: e.to_string(),
+    })?);
     stores.insert(key, s.clone());
     Ok(s)
 }

@@ -640,7 +640,10 @@ impl Blocks {
             Blocks::Stream(s) => {
                 s.fill(limit)?;
                 let n = s.carry.len().min(limit);
-                Ok(cut_sample(s.carry[..n].to_vec(), s.eof && n == s.carry.len()))
+                Ok(cut_sample(
+                    s.carry[..n].to_vec(),
+                    s.eof && n == s.carry.len(),
+                ))
             }
         }
     }

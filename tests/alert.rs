@@ -122,13 +122,13 @@ fn bad_rules_and_parameters_fail_clearly() {
     let rule = tmp.path().join("bad.sql");
     std::fs::write(&rule, "-- Bad\n-- severity: urgent\nSELECT 1\n").unwrap();
     let (code, _, err) = alert(&[rule.to_str().unwrap(), &logs()]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 2);
     assert!(err.contains("severity \"urgent\""), "{err}");
     let (code, _, err) = alert(&["skipdata", &logs(), "--param", "nope=1"]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 2);
     assert!(err.contains("--param nope: no rule takes it"), "{err}");
     let (code, _, err) = alert(&["missing.sql", &logs()]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 2);
     assert!(err.contains("missing.sql: no such rule file"), "{err}");
     // A rule needing a column the data lacks: named, and the run fails.
     let (code, _, err) = alert(&[

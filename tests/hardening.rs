@@ -33,7 +33,10 @@ fn log_with_long_lines() -> (Vec<u8>, Vec<(u64, u64)>) {
     let mut text = format!("{HEADER}\n").into_bytes();
     let mut expected = Vec::new();
     let mut line = 1u64;
-    for (i, len) in [3000usize, 70_000, 5, 200_001, 1_048_576].iter().enumerate() {
+    for (i, len) in [3000usize, 70_000, 5, 200_001, 1_048_576]
+        .iter()
+        .enumerate()
+    {
         for _ in 0..=i {
             text.extend_from_slice(GOOD.as_bytes());
             text.push(b'\n');
@@ -102,7 +105,11 @@ fn long_lines_are_refused_the_same_way_whatever_the_reading() {
     std::fs::write(&plain, &text).unwrap();
     let zipped = dir.path().join("long.log.gz");
     std::fs::write(&zipped, gz(&text)).unwrap();
-    let records = text.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count() as u64 - 1;
+    let records = text
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .count() as u64
+        - 1;
     for input in [&plain, &zipped] {
         for (window, chunk, threads) in [
             ("8388608", "1048576", "2"),
@@ -123,8 +130,16 @@ fn long_lines_are_refused_the_same_way_whatever_the_reading() {
             let ctx = format!("{} {extra:?}: {err}", input.display());
             assert_eq!(refused, expected, "{ctx}");
             assert_eq!(s["records"].as_u64(), Some(records), "{ctx}");
-            assert_eq!(s["rejected"].as_u64(), Some(expected.len() as u64 + 1), "{ctx}");
-            assert_eq!(s["rows_written"].as_u64(), Some(records - 1 - expected.len() as u64), "{ctx}");
+            assert_eq!(
+                s["rejected"].as_u64(),
+                Some(expected.len() as u64 + 1),
+                "{ctx}"
+            );
+            assert_eq!(
+                s["rows_written"].as_u64(),
+                Some(records - 1 - expected.len() as u64),
+                "{ctx}"
+            );
             assert_eq!(s["bytes_read"].as_u64(), Some(text.len() as u64), "{ctx}");
         }
     }
@@ -185,7 +200,11 @@ fn rejects_file_keeps_the_head_of_a_long_line() {
 /// Peak resident memory of a command, sampled from /proc while it runs (VmHWM is the peak so far).
 #[cfg(target_os = "linux")]
 fn peak_rss_kb(cmd: &mut Command) -> (std::process::ExitStatus, u64) {
-    let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let status_path = format!("/proc/{}/status", child.id());
     let mut peak = 0u64;
     loop {
@@ -212,7 +231,8 @@ fn a_gzip_bomb_without_line_feeds_stays_in_bounded_memory() {
     {
         let f = std::fs::File::create(&bomb).unwrap();
         let mut e = flate2::write::GzEncoder::new(f, flate2::Compression::best());
-        e.write_all(format!("{HEADER}\n{GOOD}\n").as_bytes()).unwrap();
+        e.write_all(format!("{HEADER}\n{GOOD}\n").as_bytes())
+            .unwrap();
         let zeros = vec![b'0'; 1 << 20];
         for _ in 0..1024 {
             e.write_all(&zeros).unwrap();
@@ -225,7 +245,12 @@ fn a_gzip_bomb_without_line_feeds_stays_in_bounded_memory() {
     let out = dir.path().join("o.parquet");
     let (status, peak_kb) = peak_rss_kb(
         Command::new(env!("CARGO_BIN_EXE_vpcflow"))
-            .args(["convert", bomb.to_str().unwrap(), "-o", out.to_str().unwrap()])
+            .args([
+                "convert",
+                bomb.to_str().unwrap(),
+                "-o",
+                out.to_str().unwrap(),
+            ])
             .arg("--stats")
             .arg(&st),
     );
@@ -233,7 +258,10 @@ fn a_gzip_bomb_without_line_feeds_stays_in_bounded_memory() {
     let s = stats(&st);
     assert_eq!(s["rows_written"].as_u64(), Some(2));
     assert_eq!(s["rejected"].as_u64(), Some(1));
-    assert!(peak_kb < 200 * 1024, "peak RSS {peak_kb} kB for a 1 GiB line");
+    assert!(
+        peak_kb < 200 * 1024,
+        "peak RSS {peak_kb} kB for a 1 GiB line"
+    );
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
@@ -256,12 +284,25 @@ fn an_output_that_is_an_input_is_refused() {
     let inp = input.to_str().unwrap();
     let cases: Vec<Vec<String>> = vec![
         vec!["-o".into(), inp.into()],
-        vec!["-o".into(), d.join("sub/../flows.log").display().to_string()],
+        vec![
+            "-o".into(),
+            d.join("sub/../flows.log").display().to_string(),
+        ],
         vec!["-o".into(), d.join("hard.log").display().to_string()],
         vec!["-o".into(), d.join("link.log").display().to_string()],
         vec!["-o".into(), inp.into(), "--to".into(), "ndjson".into()],
-        vec!["-o".into(), d.join("o.parquet").display().to_string(), "--rejects".into(), inp.into()],
-        vec!["-o".into(), d.join("o.parquet").display().to_string(), "--stats".into(), d.join("hard.log").display().to_string()],
+        vec![
+            "-o".into(),
+            d.join("o.parquet").display().to_string(),
+            "--rejects".into(),
+            inp.into(),
+        ],
+        vec![
+            "-o".into(),
+            d.join("o.parquet").display().to_string(),
+            "--stats".into(),
+            d.join("hard.log").display().to_string(),
+        ],
     ];
     for extra in cases {
         let mut args = vec!["convert", inp];
@@ -269,7 +310,10 @@ fn an_output_that_is_an_input_is_refused() {
         let o = vpcflow(&args);
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(2), "{extra:?}: {err}");
-        assert!(err.contains("refusing to overwrite") && err.contains("flows.log"), "{extra:?}: {err}");
+        assert!(
+            err.contains("refusing to overwrite") && err.contains("flows.log"),
+            "{extra:?}: {err}"
+        );
         assert_eq!(std::fs::read_to_string(&input).unwrap(), text, "{extra:?}");
     }
     let mut names: Vec<String> = std::fs::read_dir(d)
@@ -280,8 +324,14 @@ fn an_output_that_is_an_input_is_refused() {
     assert_eq!(names, ["flows.log", "hard.log", "link.log", "sub"]);
     // The same file twice among the side outputs.
     let o = vpcflow(&[
-        "convert", inp, "-o", d.join("x.parquet").to_str().unwrap(),
-        "--stats", d.join("same").to_str().unwrap(), "--rejects", d.join("same").to_str().unwrap(),
+        "convert",
+        inp,
+        "-o",
+        d.join("x.parquet").to_str().unwrap(),
+        "--stats",
+        d.join("same").to_str().unwrap(),
+        "--rejects",
+        d.join("same").to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("name the same file"));
@@ -296,18 +346,48 @@ fn outputs_around_inputs_are_refused() {
     let text = format!("{HEADER}\n{GOOD}\n");
     std::fs::create_dir(d.join("flows")).unwrap();
     let inside = write(&d.join("flows"), "in.log", &text);
-    let o = vpcflow(&["convert", inside.to_str().unwrap(), "-o", d.join("flows").to_str().unwrap(), "--partition-by", "date"]);
+    let o = vpcflow(&[
+        "convert",
+        inside.to_str().unwrap(),
+        "-o",
+        d.join("flows").to_str().unwrap(),
+        "--partition-by",
+        "date",
+    ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("holds the input"), "{}", stderr(&o));
-    assert_eq!(std::fs::read_dir(d.join("flows")).unwrap().count(), 1, "nothing written into it");
+    assert_eq!(
+        std::fs::read_dir(d.join("flows")).unwrap().count(),
+        1,
+        "nothing written into it"
+    );
     let bulk_input = write(d, "bulk-000001.ndjson", &text);
-    let o = vpcflow(&["convert", bulk_input.to_str().unwrap(), "-o", d.join("bulk.ndjson").to_str().unwrap(), "--to", "bulk"]);
+    let o = vpcflow(&[
+        "convert",
+        bulk_input.to_str().unwrap(),
+        "-o",
+        d.join("bulk.ndjson").to_str().unwrap(),
+        "--to",
+        "bulk",
+    ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert_eq!(std::fs::read_to_string(&bulk_input).unwrap(), text);
-    let o = vpcflow(&["report", inside.to_str().unwrap(), "-o", inside.to_str().unwrap()]);
+    let o = vpcflow(&[
+        "report",
+        inside.to_str().unwrap(),
+        "-o",
+        inside.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert_eq!(std::fs::read_to_string(&inside).unwrap(), text);
-    let o = vpcflow(&["query", inside.to_str().unwrap(), "--sql", "SELECT 1", "--stats", inside.to_str().unwrap()]);
+    let o = vpcflow(&[
+        "query",
+        inside.to_str().unwrap(),
+        "--sql",
+        "SELECT 1",
+        "--stats",
+        inside.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert_eq!(std::fs::read_to_string(&inside).unwrap(), text);
 }
@@ -320,9 +400,23 @@ fn output_urls_are_refused() {
     let inp = input.to_str().unwrap();
     for args in [
         vec!["convert", inp, "-o", "s3://bucket/flows.parquet"],
-        vec!["convert", inp, "-o", "s3://bucket/prefix/", "--partition-by", "date"],
+        vec![
+            "convert",
+            inp,
+            "-o",
+            "s3://bucket/prefix/",
+            "--partition-by",
+            "date",
+        ],
         vec!["convert", inp, "-o", "https://example.com/x.ndjson"],
-        vec!["convert", inp, "-o", "out.parquet", "--stats", "s3://bucket/stats.json"],
+        vec![
+            "convert",
+            inp,
+            "-o",
+            "out.parquet",
+            "--stats",
+            "s3://bucket/stats.json",
+        ],
         vec!["report", inp, "-o", "s3://bucket/report.html"],
     ] {
         let o = Command::new(env!("CARGO_BIN_EXE_vpcflow"))
@@ -342,11 +436,25 @@ fn output_urls_are_refused() {
 #[test]
 fn dash_means_a_standard_stream() {
     let dir = tempfile::tempdir().unwrap();
-    let input = write(dir.path(), "in.log", &format!("{HEADER}\n{GOOD}\nnot a record\n"));
+    let input = write(
+        dir.path(),
+        "in.log",
+        &format!("{HEADER}\n{GOOD}\nnot a record\n"),
+    );
     let inp = input.to_str().unwrap();
     let out = dir.path().join("o.parquet");
     let o = Command::new(env!("CARGO_BIN_EXE_vpcflow"))
-        .args(["convert", inp, "-o", out.to_str().unwrap(), "--stats", "-", "--rejects", "-", "-q"])
+        .args([
+            "convert",
+            inp,
+            "-o",
+            out.to_str().unwrap(),
+            "--stats",
+            "-",
+            "--rejects",
+            "-",
+            "-q",
+        ])
         .current_dir(dir.path())
         .output()
         .unwrap();
@@ -357,15 +465,38 @@ fn dash_means_a_standard_stream() {
     let s: serde_json::Value = serde_json::from_str(&err[json_start..]).unwrap();
     assert_eq!(s["rejected"].as_u64(), Some(1));
     assert!(!dir.path().join("-").exists(), "no file named -");
-    let o = vpcflow(&["convert", inp, "-o", "-", "--to", "ndjson", "--rejects", "-"]);
+    let o = vpcflow(&[
+        "convert",
+        inp,
+        "-o",
+        "-",
+        "--to",
+        "ndjson",
+        "--rejects",
+        "-",
+    ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let o = Command::new(env!("CARGO_BIN_EXE_vpcflow"))
-        .args(["query", inp, "--sql", "SELECT count(*) AS n FROM flows", "--stats", "-", "--format", "csv"])
+        .args([
+            "query",
+            inp,
+            "--sql",
+            "SELECT count(*) AS n FROM flows",
+            "--stats",
+            "-",
+            "--format",
+            "csv",
+        ])
         .current_dir(dir.path())
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().collect::<Vec<_>>(), ["n", "1"]);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .collect::<Vec<_>>(),
+        ["n", "1"]
+    );
     assert!(stderr(&o).contains("\"rejected\": 1"), "{}", stderr(&o));
     assert!(!dir.path().join("-").exists());
 }
@@ -377,7 +508,15 @@ fn two_runs_never_write_one_dataset() {
     let dir = tempfile::tempdir().unwrap();
     let input = write(dir.path(), "in.log", &format!("{HEADER}\n{GOOD}\n"));
     let ds = dir.path().join("ds");
-    let args = ["convert", input.to_str().unwrap(), "-o", ds.to_str().unwrap(), "--partition-by", "date", "-q"];
+    let args = [
+        "convert",
+        input.to_str().unwrap(),
+        "-o",
+        ds.to_str().unwrap(),
+        "--partition-by",
+        "date",
+        "-q",
+    ];
     let o = vpcflow(&args);
     assert!(o.status.success(), "{}", stderr(&o));
     let listing = || {
@@ -387,9 +526,20 @@ fn two_runs_never_write_one_dataset() {
     };
     let before = listing();
     // Another run holds the lock (this process stands in for it).
-    let lock = std::fs::OpenOptions::new().write(true).open(ds.join("_vpcflow.lock")).unwrap();
+    let lock = std::fs::OpenOptions::new()
+        .write(true)
+        .open(ds.join("_vpcflow.lock"))
+        .unwrap();
     lock.try_lock().unwrap();
-    let o = vpcflow(&["convert", input.to_str().unwrap(), "-o", ds.to_str().unwrap(), "--partition-by", "date", "--force"]);
+    let o = vpcflow(&[
+        "convert",
+        input.to_str().unwrap(),
+        "-o",
+        ds.to_str().unwrap(),
+        "--partition-by",
+        "date",
+        "--force",
+    ]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("another vpcflow run"), "{}", stderr(&o));
     assert_eq!(listing(), before, "the locked dataset is untouched");
@@ -420,11 +570,39 @@ fn exit_statuses_are_the_documented_ones() {
         (2, vec!["convert", g]),
         (2, vec!["convert", g, "-o", o_, "--to", "nope"]),
         (2, vec!["convert", &glob, "-o", o_]),
-        (2, vec!["convert", g, "-o", "ds1", "--partition-by", "no_such_column"]),
-        (2, vec!["convert", g, "-o", o_, "--sort-by", "srcaddr", "--cluster-by", "srcaddr"]),
-        (2, vec!["convert", g, "-o", "x.ndjson", "--sort-by", "srcaddr"]),
+        (
+            2,
+            vec![
+                "convert",
+                g,
+                "-o",
+                "ds1",
+                "--partition-by",
+                "no_such_column",
+            ],
+        ),
+        (
+            2,
+            vec![
+                "convert",
+                g,
+                "-o",
+                o_,
+                "--sort-by",
+                "srcaddr",
+                "--cluster-by",
+                "srcaddr",
+            ],
+        ),
+        (
+            2,
+            vec!["convert", g, "-o", "x.ndjson", "--sort-by", "srcaddr"],
+        ),
         (2, vec!["convert", g, "-o", o_, "--force"]),
-        (2, vec!["convert", g, "-o", o_, "--fields", "version version"]),
+        (
+            2,
+            vec!["convert", g, "-o", o_, "--fields", "version version"],
+        ),
         (2, vec!["convert", g, "-o", o_, "--include", "["]),
         (2, vec!["convert", g, "-o", o_, "--max-line-bytes", "0"]),
         (3, vec!["convert", b, "-o", o_, "--strict"]),
@@ -433,8 +611,29 @@ fn exit_statuses_are_the_documented_ones() {
         (2, vec!["query", g, "--sql", "SELECT nope FROM flows"]),
         (2, vec!["query", g, "--sql", "SELEC 1"]),
         (2, vec!["query", &glob, "--sql", "SELECT 1"]),
-        (2, vec!["query", g, "--name", "interface_traffic", "--param", "eni=x", "--param", "nope=1"]),
-        (1, vec!["query", g, missing.to_str().unwrap(), "--sql", "SELECT count(*) FROM flows"]),
+        (
+            2,
+            vec![
+                "query",
+                g,
+                "--name",
+                "interface_traffic",
+                "--param",
+                "eni=x",
+                "--param",
+                "nope=1",
+            ],
+        ),
+        (
+            1,
+            vec![
+                "query",
+                g,
+                missing.to_str().unwrap(),
+                "--sql",
+                "SELECT count(*) FROM flows",
+            ],
+        ),
         (0, vec!["query", g, "--sql", "SELECT count(*) FROM flows"]),
         (2, vec!["report", g, "-o", "r.html", "--since", "yesterday"]),
         (2, vec!["alert", "no_such_rule.sql", g]),
@@ -450,14 +649,20 @@ fn exit_statuses_are_the_documented_ones() {
             .unwrap();
         let code = o.status.code();
         if code != Some(i32::from(*want)) {
-            wrong.push(format!("{args:?}: exit {code:?}, wanted {want}: {}", stderr(&o)));
+            wrong.push(format!(
+                "{args:?}: exit {code:?}, wanted {want}: {}",
+                stderr(&o)
+            ));
         }
     }
     // 4: an alert fired (the shipped rules fire on the planted patterns).
     let hot = testdata("query/logs/hot.log");
     let o = vpcflow(&["alert", "all", hot.to_str().unwrap(), "-q"]);
     if o.status.code() != Some(4) {
-        wrong.push(format!("alert all hot.log: exit {:?}, wanted 4", o.status.code()));
+        wrong.push(format!(
+            "alert all hot.log: exit {:?}, wanted 4",
+            o.status.code()
+        ));
     }
     assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
 }
@@ -479,7 +684,15 @@ fn a_fifo_input_is_read_whole() {
         let o = if *sub == "convert" {
             vpcflow(&["convert", f, "-o", "-", "--to", "ndjson", "-q"])
         } else {
-            vpcflow(&["query", f, "--sql", "SELECT count(*) AS n FROM flows", "--format", "csv", "-q"])
+            vpcflow(&[
+                "query",
+                f,
+                "--sql",
+                "SELECT count(*) AS n FROM flows",
+                "--format",
+                "csv",
+                "-q",
+            ])
         };
         writer.join().unwrap().unwrap();
         assert!(o.status.success(), "{sub}: {}", stderr(&o));
@@ -505,10 +718,22 @@ fn a_full_disk_on_standard_output_fails_clearly() {
     }
     let input = testdata("sample-default.log");
     for args in [
-        vec!["convert", input.to_str().unwrap(), "-o", "-", "--to", "ndjson"],
+        vec![
+            "convert",
+            input.to_str().unwrap(),
+            "-o",
+            "-",
+            "--to",
+            "ndjson",
+        ],
         vec!["convert", input.to_str().unwrap(), "-o", "-", "--to", "ecs"],
         vec!["convert", input.to_str().unwrap(), "-o", "-"],
-        vec!["query", input.to_str().unwrap(), "--sql", "SELECT * FROM flows"],
+        vec![
+            "query",
+            input.to_str().unwrap(),
+            "--sql",
+            "SELECT * FROM flows",
+        ],
     ] {
         let o = Command::new(env!("CARGO_BIN_EXE_vpcflow"))
             .args(&args)

@@ -978,8 +978,7 @@ impl DatasetSink {
                     (b.num_rows(), d)
                 })
                 .collect();
-            let counts =
-                counts(&dests, paths.len()).map_err(|e| Error::Internal(e.to_string()))?;
+            let counts = counts(&dests, paths.len()).map_err(|e| Error::Internal(e.to_string()))?;
             columns = (0..ncols)
                 .into_par_iter()
                 .map(|c| {
