@@ -515,6 +515,21 @@ mod tests {
         );
     }
 
+    /// The refused items: (record, offset, reason).
+    fn refused(out: &[Extracted]) -> Vec<(u64, u64, String)> {
+        out.iter()
+            .filter_map(|x| match x {
+                Extracted::Refused {
+                    record,
+                    offset,
+                    reason,
+                    ..
+                } => Some((*record, *offset, reason.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
     fn records(out: &[Extracted]) -> Vec<(Option<String>, String)> {
         let mut v = Vec::new();
         for x in out {
@@ -614,18 +629,7 @@ mod tests {
         let out = extract(input, 0, 1 << 20, 20, &mut counts);
         assert_eq!(counts.records, 3);
         assert_eq!(records(&out).len(), 2);
-        let refused: Vec<_> = out
-            .iter()
-            .filter_map(|x| match x {
-                Extracted::Refused {
-                    record,
-                    offset,
-                    reason,
-                    ..
-                } => Some((*record, *offset, reason.clone())),
-                _ => None,
-            })
-            .collect();
+        let refused = refused(&out);
         assert_eq!(refused.len(), 1);
         assert_eq!((refused[0].0, refused[0].1), (1, 17));
         assert!(
@@ -640,18 +644,7 @@ mod tests {
         let input = b"{\"message\":\"a b\"}\nnot json\n{\"logEvents\":5}{\"other\":1}{\"message\":\"\"}{\"message\":\"c";
         let mut counts = ExtractCounts::default();
         let out = extract(input, 0, 1 << 20, usize::MAX, &mut counts);
-        let refused: Vec<(u64, u64, String)> = out
-            .iter()
-            .filter_map(|x| match x {
-                Extracted::Refused {
-                    record,
-                    offset,
-                    reason,
-                    ..
-                } => Some((*record, *offset, reason.clone())),
-                _ => None,
-            })
-            .collect();
+        let refused = refused(&out);
         assert_eq!(refused.len(), 5, "{refused:?}");
         assert_eq!(refused[0].0, 1);
         assert_eq!(refused[0].1, 18);

@@ -658,14 +658,14 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
     vpcflow::clobber::refuse_url("-o", &args.output)?;
     let format = format_for(&args)?;
     if args.cluster_by.is_some() && format != Format::Parquet {
-        return Err(usage(format!(
-            "--cluster-by applies to Parquet output (files and datasets)"
-        )));
+        return Err(usage(
+            "--cluster-by applies to Parquet output (files and datasets)",
+        ));
     }
     if !args.sort_by.is_empty() && format != Format::Parquet {
-        return Err(usage(format!(
-            "--sort-by applies to Parquet output (files and datasets)"
-        )));
+        return Err(usage(
+            "--sort-by applies to Parquet output (files and datasets)",
+        ));
     }
     if args.threads > 0 {
         // Parquet column encoding runs on rayon's global pool: bound it like the parser's.
@@ -697,9 +697,7 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
         .count()
         > 1
     {
-        return Err(usage(format!(
-            "standard input ('-') can be named only once"
-        )));
+        return Err(usage("standard input ('-') can be named only once"));
     }
     let dataset = !args.partition_by.is_empty()
         || args.output.ends_with('/')
@@ -793,7 +791,7 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
         todo
     } else {
         if args.force {
-            return Err(usage(format!("--force applies to dataset directories")));
+            return Err(usage("--force applies to dataset directories"));
         }
         inputs
     };
@@ -1075,9 +1073,9 @@ fn query(args: QueryArgs) -> Result<ExitCode> {
         bind(QueryFile::parse(&stem, &text)?)?;
     }
     if queries.is_empty() {
-        return Err(usage(format!(
-            "nothing to run: give --sql, --name or --file (or --list)"
-        )));
+        return Err(usage(
+            "nothing to run: give --sql, --name or --file (or --list)",
+        ));
     }
     if args.print_sql {
         let mut out = std::io::stdout().lock();
@@ -1259,9 +1257,9 @@ fn alert(args: AlertArgs) -> Result<ExitCode> {
         }
     }
     if rules.is_empty() {
-        return Err(usage(format!(
-            "no rules: name .sql files, shipped rules (`vpcflow alert --list`) or `all`"
-        )));
+        return Err(usage(
+            "no rules: name .sql files, shipped rules (`vpcflow alert --list`) or `all`",
+        ));
     }
     if inputs.is_empty() {
         return Err(usage(

@@ -153,8 +153,9 @@ fn region_from(profile: &HashMap<String, String>) -> String {
         .unwrap_or_else(|| "us-east-1".to_string())
 }
 
-/// The region the S3 client uses (see [`region_from`]), resolved once per run. Bulk documents
-/// read from S3 name it in their object URL and `cloud.region`.
+/// The region the S3 client uses (`AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's region,
+/// else us-east-1), resolved once per run. Bulk documents read from S3 name it in their object
+/// URL and `cloud.region`.
 pub fn region() -> &'static str {
     static REGION: OnceLock<String> = OnceLock::new();
     REGION.get_or_init(|| region_from(&profile_settings()))

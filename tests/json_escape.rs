@@ -160,7 +160,7 @@ fn parquet_column_names_that_need_escaping_convert_to_json_every_parser_reads() 
     let values = |j: usize| {
         vec![
             Some(format!("v{j} \"q\" \\ \u{0}\u{1f} ü")),
-            (j % 2 == 0).then(|| format!("plain{j}")),
+            j.is_multiple_of(2).then(|| format!("plain{j}")),
         ]
     };
     for (j, n) in WEIRD.iter().enumerate() {
