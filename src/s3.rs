@@ -180,6 +180,14 @@ pub fn object_url(bucket: &str, region: &str, key: &str) -> String {
     url
 }
 
+/// The store's path for an object key as S3 names it. `ObjectPath::from` would percent-encode
+/// characters such as `ü` first, and the client encodes the path again for the request (a GET of
+/// `%25C3%25BC` finds nothing): parse the key as it is, and encode only what the store refuses
+/// (empty or `.`/`..` segments, control characters).
+fn object_path(key: &str) -> ObjectPath {
+    ObjectPath::parse(key).unwrap_or_else(|_| ObjectPath::from(key))
+}
+
 /// The S3 client for a bucket (one per bucket and endpoint, shared).
 fn store(bucket: &str, endpoint: Option<&str>) -> Result<Arc<AmazonS3>, Error> {
     type Stores = HashMap<(String, Option<String>), Arc<AmazonS3>>;
@@ -260,14 +268,14 @@ pub fn expand(url: &str, select: &Select, endpoint: Option<&str>) -> Result<Vec<
     };
     if pattern.is_none() && !key.is_empty() && !key.ends_with('/') {
         // One object?
-        let (s, p) = (store.clone(), ObjectPath::from(key.as_str()));
+        let (s, p) = (store.clone(), object_path(&key));
         match block_on(async move { s.head(&p).await }) {
             Ok(meta) => return Ok(vec![mk(key.clone(), meta.size, meta.e_tag)]),
             Err(object_store::Error::NotFound { .. }) => {}
             Err(e) => return Err(fail("reading the object's metadata", e)),
         }
     }
-    let (s, p) = (store.clone(), ObjectPath::from(prefix.as_str()));
+    let (s, p) = (store.clone(), object_path(&prefix));
     let listed: Vec<object_store::ObjectMeta> = block_on(async move {
         let prefix = (!p.as_ref().is_empty()).then_some(p);
         s.list(prefix.as_ref())
@@ -304,7 +312,7 @@ pub fn expand(url: &str, select: &Select, endpoint: Option<&str>) -> Result<Vec<
 pub fn reader(obj: &S3Object) -> io::Result<Box<dyn Read + Send>> {
     let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<bytes::Bytes>>(8);
     let store = obj.store.clone();
-    let path = ObjectPath::from(obj.key.as_str());
+    let path = object_path(&obj.key);
     runtime().spawn(async move {
         match store.get(&path).await {
             Ok(r) => {
@@ -375,7 +383,7 @@ pub fn samples(objs: &[&S3Object], limit: usize) -> Vec<io::Result<Vec<u8>>> {
         .iter()
         .map(|o| {
             let store = o.store.clone();
-            let path = ObjectPath::from(o.key.as_str());
+            let path = object_path(&o.key);
             let n = o.size.min(want);
             let whole = n == o.size;
             async move {
