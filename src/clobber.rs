@@ -220,8 +220,8 @@ mod tests {
         std::fs::write(&input, "x\n").unwrap();
         let other = d.path().join("bulk-notes.ndjson");
         std::fs::write(&other, "x\n").unwrap();
-        let name = |n: u64| d.path().join(format!("bulk-{n:06}.ndjson"));
         let out = d.path().join("bulk.ndjson");
+        let name = |n: u64| crate::sink::ecs::NumberedFiles::new(&out, 1).path(n);
         assert!(refuse_numbered_inputs(&[Input::Path(input)], &out, name).is_err());
         assert!(refuse_numbered_inputs(&[Input::Path(other)], &out, name).is_ok());
     }

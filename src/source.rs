@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 
 use memmap2::{Mmap, MmapOptions};
@@ -473,7 +473,8 @@ pub fn open_with(input: &Input, limits: Limits, boundary: Boundary) -> io::Resul
         Input::S3(o) => stream(crate::s3::reader(o)?, limits, boundary),
         Input::Path(p) => {
             let mut file = File::open(p)?;
-            if !file.metadata()?.is_file() {
+            let meta = file.metadata()?;
+            if !meta.is_file() {
                 // A pipe (`<(zcat …)`), a FIFO or a device has no length to map: read it as a
                 // stream, as standard input is.
                 return stream(file, limits, boundary);
@@ -481,15 +482,11 @@ pub fn open_with(input: &Input, limits: Limits, boundary: Boundary) -> io::Resul
             let mut magic = [0u8; 2];
             let n = read_up_to(&mut file, &mut magic)?;
             if n == 2 && magic == GZIP_MAGIC {
-                let file = File::open(p)?;
-                let r = BufReader::with_capacity(1 << 20, file);
-                return Ok(Blocks::Stream(StreamBlocks::new(
-                    Box::new(flate2::bufread::MultiGzDecoder::new(r)),
-                    limits,
-                    boundary,
-                )));
+                // Streamed, from the start: `stream` tells gzip by the same magic.
+                file.seek(io::SeekFrom::Start(0))?;
+                return stream(file, limits, boundary);
             }
-            let len = file.metadata()?.len();
+            let len = meta.len();
             Ok(Blocks::Mapped {
                 file,
                 len,
