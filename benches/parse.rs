@@ -6,9 +6,9 @@ use std::io::Write;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use vpcflow::batch::{self, DatasetSchema, FilePlan};
-use vpcflow::layout::Layout;
+use vpcflow::format::layout::Layout;
+use vpcflow::input::Input;
 use vpcflow::sink::parquet::{ParquetOptions, ParquetSink};
-use vpcflow::source::Input;
 use vpcflow::{Decoder, Options};
 
 /// xorshift64*: a fixed seed gives the same bytes on every machine.

@@ -22,7 +22,7 @@ pub enum Error {
         /// 1-based line number of the header.
         line: u64,
         /// What is wrong with it.
-        reason: crate::layout::LayoutError,
+        reason: LayoutError,
     },
     /// An input that could not be read completely.
     #[error("{input}: read failed after {offset} bytes: {source}")]
@@ -36,7 +36,7 @@ pub enum Error {
     },
     /// A bad `--fields` value.
     #[error("--fields: {0}")]
-    Fields(crate::layout::LayoutError),
+    Fields(LayoutError),
     /// Writing the output failed.
     #[error("writing {path}: {reason}")]
     Write {
@@ -103,4 +103,21 @@ impl Error {
             source,
         }
     }
+}
+
+/// Errors in a header line or a `--fields` value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LayoutError {
+    /// Two tokens name the same column.
+    #[error("field '{0}' appears twice")]
+    Duplicate(String),
+    /// A token isn't a field name at all.
+    #[error("'{0}' is not a field name (expected names like 'srcaddr' or '${{srcaddr}}')")]
+    BadName(String),
+    /// No fields.
+    #[error("no fields given")]
+    Empty,
+    /// More fields (first) than a record may have (second).
+    #[error("{0} fields; at most {1} are supported")]
+    TooMany(usize, usize),
 }

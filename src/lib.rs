@@ -1,33 +1,24 @@
 //! vpcflow turns AWS VPC and Transit Gateway flow logs into Arrow record batches, Parquet and NDJSON.
 //!
-//! The pipeline: [`source`] reads inputs as line-aligned blocks (memory-mapped files, gzip, stdin,
-//! [`s3`] objects; [`envelope`] takes records out of CloudWatch Logs and Firehose JSON);
-//! [`layout`] learns each input's fields (header line, `--fields`, or AWS's standard layouts);
-//! [`chunk`] splits blocks into line-aligned chunks; [`batch`] parses a chunk into a
-//! `RecordBatch` ([`parse`] does the per-token work); [`decode`] runs chunks in parallel with
-//! rayon and delivers batches in input order; [`sink`] writes them; [`query`] runs SQL over
-//! them with DataFusion. [`cleanup`] owns temporary files and removes them on Ctrl-C.
+//! The modules are layers in the order data flows; each imports only from the layers before it:
+//! [`input`] names inputs and reads their bytes (files, gzip, stdin, S3) →
+//! [`format`](mod@format) knows what the text means (fields, layouts, JSON envelopes) →
+//! [`parse`] cuts lines into chunks and tokens → [`batch`] builds record batches →
+//! [`pipeline`] plans and runs the conversion → [`sink`] writes outputs ([`enrich`] adds GeoIP
+//! and Community ID to ECS documents) | [`query`] runs SQL with DataFusion → [`present`] prints
+//! results, reports and e-mails. [`error`] and [`cleanup`] (temporary files) serve every layer.
 
 pub mod batch;
-pub mod chunk;
 pub mod cleanup;
-pub mod clobber;
-pub mod decode;
 pub mod enrich;
-pub mod envelope;
 pub mod error;
-pub mod fields;
-pub mod html;
-pub mod json;
-pub mod layout;
-pub mod mail;
-pub mod parquet_in;
+pub mod format;
+pub mod input;
 pub mod parse;
+pub mod pipeline;
+pub mod present;
 pub mod query;
-pub mod report;
-pub mod s3;
 pub mod sink;
-pub mod source;
 
-pub use decode::{Decoder, Options, Stats};
 pub use error::Error;
+pub use pipeline::decode::{Decoder, Options, Stats};

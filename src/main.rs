@@ -9,13 +9,13 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
-use vpcflow::decode::{Notice, RejectReport};
-use vpcflow::fields::FIELDS;
-use vpcflow::layout::{Layout, STANDARD};
+use vpcflow::format::fields::FIELDS;
+use vpcflow::format::layout::{Layout, STANDARD};
+use vpcflow::pipeline::decode::{Notice, RejectReport};
 use vpcflow::sink::AtomicFile;
 use vpcflow::sink::parquet::{ParquetOptions, ParquetSink};
 use vpcflow::sink::{dataset, ecs};
-use vpcflow::{Decoder, Options, Stats, source};
+use vpcflow::{Decoder, Options, Stats};
 
 /// Exit status when an input or the output failed.
 const EXIT_FAILED: u8 = 1;
@@ -119,8 +119,8 @@ struct SelectArgs {
 }
 
 impl SelectArgs {
-    fn select(&self) -> Result<source::Select> {
-        let mut s = source::Select::new(&self.include, &self.exclude)?;
+    fn select(&self) -> Result<vpcflow::input::Select> {
+        let mut s = vpcflow::input::Select::new(&self.include, &self.exclude)?;
         s.endpoint_url = self.endpoint_url.clone();
         Ok(s)
     }
@@ -204,8 +204,8 @@ struct ConvertArgs {
     threads: usize,
     /// Give up (exit 1, no output) once more lines are refused than this: a count (`1000`) or a
     /// share of records (`5%`, judged after 1,000 records). For input that is clearly not flow logs.
-    #[arg(long, value_parser = vpcflow::decode::MaxRejects::parse)]
-    max_rejects: Option<vpcflow::decode::MaxRejects>,
+    #[arg(long, value_parser = vpcflow::pipeline::decode::MaxRejects::parse)]
+    max_rejects: Option<vpcflow::pipeline::decode::MaxRejects>,
     /// Fail (exit 3, no output) if any line is refused.
     #[arg(long)]
     strict: bool,
@@ -518,7 +518,7 @@ fn show(path: &Path, rows: usize) -> Result<()> {
         path.display(),
         cols.join(", ")
     )?;
-    out.write_all(vpcflow::sink::table::render(&schema, &batches, rows)?.as_bytes())?;
+    out.write_all(vpcflow::present::table::render(&schema, &batches, rows)?.as_bytes())?;
     Ok(())
 }
 
@@ -567,11 +567,11 @@ fn write_stats(path: &Path, stats: &Stats, seconds: f64) -> Result<()> {
 /// and outputs named by URLs. `main` is `-o` (None: standard output or nothing) and its kind;
 /// `side` the other files written (`--stats`, `--rejects`; `-` is a standard stream).
 fn check_outputs(
-    inputs: &[source::Input],
+    inputs: &[vpcflow::input::Input],
     main: Option<(&Path, OutputKind)>,
     side: &[(&str, Option<&Path>)],
 ) -> Result<()> {
-    use vpcflow::clobber;
+    use vpcflow::sink::clobber;
     if let Some((out, kind)) = main {
         match kind {
             OutputKind::File => clobber::refuse_input_file(inputs, "-o", out)?,
@@ -600,7 +600,7 @@ fn check_outputs(
 
 /// The local files among the inputs named (S3 objects and standard input left out, errors
 /// left to the run that reads them), for [`check_outputs`] before a query or report.
-fn local_inputs(args: &[String], select: &SelectArgs) -> Vec<source::Input> {
+fn local_inputs(args: &[String], select: &SelectArgs) -> Vec<vpcflow::input::Input> {
     let local: Vec<String> = args
         .iter()
         .filter(|a| *a != "-" && !a.starts_with("s3://"))
@@ -608,7 +608,13 @@ fn local_inputs(args: &[String], select: &SelectArgs) -> Vec<source::Input> {
         .collect();
     select
         .select()
-        .and_then(|s| Ok(source::expand_selected(&local, &s, &mut Vec::new())?))
+        .and_then(|s| {
+            Ok(vpcflow::input::expand_selected(
+                &local,
+                &s,
+                &mut Vec::new(),
+            )?)
+        })
         .unwrap_or_default()
 }
 
@@ -655,7 +661,7 @@ fn stats_json(stats: &Stats, seconds: f64) -> serde_json::Value {
 
 fn convert(args: ConvertArgs) -> Result<ExitCode> {
     let started = Instant::now();
-    vpcflow::clobber::refuse_url("-o", &args.output)?;
+    vpcflow::sink::clobber::refuse_url("-o", &args.output)?;
     let format = format_for(&args)?;
     if args.cluster_by.is_some() && format != Format::Parquet {
         return Err(usage(
@@ -687,13 +693,14 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
         );
     }
     let mut walk_warnings = Vec::new();
-    let inputs = source::expand_selected(&args.inputs, &args.select.select()?, &mut walk_warnings)?;
+    let inputs =
+        vpcflow::input::expand_selected(&args.inputs, &args.select.select()?, &mut walk_warnings)?;
     for w in &walk_warnings {
         eprintln!("vpcflow: warning: {w}");
     }
     if inputs
         .iter()
-        .filter(|i| **i == source::Input::Stdin)
+        .filter(|i| **i == vpcflow::input::Input::Stdin)
         .count()
         > 1
     {
@@ -798,9 +805,9 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
     let total_bytes: u64 = inputs
         .iter()
         .filter_map(|i| match i {
-            source::Input::Path(p) => std::fs::metadata(p).ok().map(|m| m.len()),
-            source::Input::Stdin => None,
-            source::Input::S3(o) => Some(o.size),
+            vpcflow::input::Input::Path(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+            vpcflow::input::Input::Stdin => None,
+            vpcflow::input::Input::S3(o) => Some(o.size),
         })
         .sum();
     let opts = Options {
@@ -882,8 +889,8 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
                 dataset::DatasetSink::new(Path::new(&args.output), schema, dopts, &resume)?;
             let stats = decoder.run_events(
                 |e| match e {
-                    vpcflow::decode::Event::Batch(b) => sink.write(&b),
-                    vpcflow::decode::Event::InputDone(d) => sink.input_done(&d),
+                    vpcflow::pipeline::decode::Event::Batch(b) => sink.write(&b),
+                    vpcflow::pipeline::decode::Event::InputDone(d) => sink.input_done(&d),
                 },
                 &mut on_reject,
                 &mut on_notice,
@@ -1040,9 +1047,9 @@ fn list_queries() -> Result<ExitCode> {
 }
 
 fn query(args: QueryArgs) -> Result<ExitCode> {
+    use vpcflow::present::results::{ResultFormat, ResultWriter};
     use vpcflow::query::canned::{self, QueryFile};
     use vpcflow::query::{Engine, QueryOptions};
-    use vpcflow::sink::results::{ResultFormat, ResultWriter};
     if args.list {
         return list_queries();
     }
@@ -1273,11 +1280,14 @@ fn alert(args: AlertArgs) -> Result<ExitCode> {
     }
     let mailer = match &args.smtp {
         Some(u) => {
-            let url =
-                vpcflow::mail::SmtpUrl::parse(u).map_err(|e| usage(format!("--smtp: {e}")))?;
+            let url = vpcflow::present::mail::SmtpUrl::parse(u)
+                .map_err(|e| usage(format!("--smtp: {e}")))?;
             Some(
-                vpcflow::mail::Mailer::new(&url, std::time::Duration::from_secs(args.smtp_timeout))
-                    .map_err(anyhow::Error::msg)?,
+                vpcflow::present::mail::Mailer::new(
+                    &url,
+                    std::time::Duration::from_secs(args.smtp_timeout),
+                )
+                .map_err(anyhow::Error::msg)?,
             )
         }
         None => None,
@@ -1308,8 +1318,8 @@ fn alert(args: AlertArgs) -> Result<ExitCode> {
         let subject = o.rule.subject_for(o.rows);
         if args.format == AlertFormat::Json {
             let mut rows = Vec::new();
-            let mut w = vpcflow::sink::results::ResultWriter::new(
-                vpcflow::sink::results::ResultFormat::Json,
+            let mut w = vpcflow::present::results::ResultWriter::new(
+                vpcflow::present::results::ResultFormat::Json,
                 &mut rows,
                 o.schema.clone(),
             );
@@ -1333,7 +1343,8 @@ fn alert(args: AlertArgs) -> Result<ExitCode> {
                 o.rows
             )?;
             out.write_all(
-                vpcflow::sink::table::render(&o.schema, &o.batches, alert::KEPT_ROWS)?.as_bytes(),
+                vpcflow::present::table::render(&o.schema, &o.batches, alert::KEPT_ROWS)?
+                    .as_bytes(),
             )?;
             if o.rows > alert::KEPT_ROWS as u64 {
                 writeln!(out, "… {} more rows", o.rows - alert::KEPT_ROWS as u64)?;
@@ -1405,15 +1416,15 @@ fn alert_mail(
     o: &vpcflow::query::alert::Outcome,
     from: &str,
     to: &[String],
-) -> Result<vpcflow::mail::Mail> {
-    use vpcflow::html::escape;
+) -> Result<vpcflow::present::mail::Mail> {
+    use vpcflow::present::html::escape;
     let kept: usize = o.batches.iter().map(|b| b.num_rows()).sum();
     let shown = if (kept as u64) < o.rows {
         format!("{} rows (the first {kept} below)", o.rows)
     } else {
         format!("{} rows", o.rows)
     };
-    let table = vpcflow::sink::table::render(&o.schema, &o.batches, usize::MAX)?;
+    let table = vpcflow::present::table::render(&o.schema, &o.batches, usize::MAX)?;
     let text = format!(
         "vpcflow alert: {} (severity {})\n{}\n\n{shown}:\n\n{table}\nSQL:\n{}\n",
         o.rule.name(),
@@ -1431,10 +1442,10 @@ fn alert_mail(
         escape(&o.rule.severity),
         escape(&o.rule.query.description),
         escape(&shown),
-        vpcflow::html::table(&o.schema, &o.batches, usize::MAX)?,
+        vpcflow::present::html::table(&o.schema, &o.batches, usize::MAX)?,
         escape(o.sql.trim_end())
     );
-    Ok(vpcflow::mail::Mail {
+    Ok(vpcflow::present::mail::Mail {
         from: from.to_string(),
         to: if to.is_empty() {
             o.rule.recipients.clone()
@@ -1452,10 +1463,10 @@ fn alert_mail(
 }
 
 fn report(args: ReportArgs) -> Result<ExitCode> {
+    use vpcflow::present::report::{ReportOptions, build, parse_time};
     use vpcflow::query::{Engine, Inputs, QueryOptions, classify};
-    use vpcflow::report::{ReportOptions, build, parse_time};
     let started = Instant::now();
-    vpcflow::clobber::refuse_url("-o", &args.output)?;
+    vpcflow::sink::clobber::refuse_url("-o", &args.output)?;
     if args.output != "-" {
         check_outputs(
             &local_inputs(&args.inputs, &args.select),

@@ -6,8 +6,8 @@ mod common;
 use std::path::Path;
 
 use proptest::prelude::*;
-use vpcflow::decode::Notice;
-use vpcflow::source::Input;
+use vpcflow::input::Input;
+use vpcflow::pipeline::decode::Notice;
 use vpcflow::{Decoder, Options};
 
 fn decode(

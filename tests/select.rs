@@ -142,11 +142,11 @@ fn walking_links_ends_reads_each_file_once_and_names_the_loops() {
     let tmp = tangled();
     let root = tmp.path().display().to_string();
     let mut warnings = Vec::new();
-    let got = vpcflow::source::expand(std::slice::from_ref(&root), &mut warnings).unwrap();
+    let got = vpcflow::input::expand(std::slice::from_ref(&root), &mut warnings).unwrap();
     let rel: Vec<String> = got
         .iter()
         .map(|i| match i {
-            vpcflow::source::Input::Path(p) => {
+            vpcflow::input::Input::Path(p) => {
                 p.strip_prefix(tmp.path()).unwrap().display().to_string()
             }
             other => panic!("{other:?}"),
@@ -177,7 +177,7 @@ fn walking_links_ends_reads_each_file_once_and_names_the_loops() {
     // A glob walks the same way.
     let mut warnings = Vec::new();
     let g = format!("{root}/**/*.log");
-    let got = vpcflow::source::expand(&[g], &mut warnings).unwrap();
+    let got = vpcflow::input::expand(&[g], &mut warnings).unwrap();
     assert_eq!(got.len(), 4, "{got:?}");
     assert_eq!(warnings.len(), 4, "{warnings:?}");
 }
@@ -217,7 +217,7 @@ fn a_plain_tree_walks_as_before() {
     std::fs::hard_link(tmp.path().join("3.log"), tmp.path().join("4.log")).unwrap();
     let mut warnings = Vec::new();
     let root = tmp.path().display().to_string();
-    let got = vpcflow::source::expand(&[root], &mut warnings).unwrap();
+    let got = vpcflow::input::expand(&[root], &mut warnings).unwrap();
     let names: Vec<String> = got
         .iter()
         .map(|i| i.display()[tmp.path().display().to_string().len() + 1..].to_string())

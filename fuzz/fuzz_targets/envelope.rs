@@ -5,20 +5,21 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use vpcflow_fuzz::envelope::{self, Extracted, ExtractCounts};
+use vpcflow_fuzz::format::envelope::{self, Extracted, ExtractCounts};
+use vpcflow_fuzz::input::frame;
 
 fuzz_target!(|data: &[u8]| {
     let _ = envelope::unwrap_message(data);
     let _ = envelope::classify(data);
-    if let Some(end) = envelope::object_boundary(data) {
+    if let Some(end) = frame::object_boundary(data) {
         assert!(end <= data.len());
     }
     // Skipping an over-long piece in two slices ends it where the splitter does.
-    let (pieces, _) = envelope::scan(data, false);
+    let (pieces, _) = frame::scan(data, false);
     for p in pieces {
-        let (envelope::Piece::Object(s, e) | envelope::Piece::Stray(s, e)) = p;
+        let (frame::Piece::Object(s, e) | frame::Piece::Stray(s, e)) = p;
         let mid = s + (e - s) / 2;
-        let mut end = envelope::PieceEnd::default();
+        let mut end = frame::PieceEnd::default();
         let got = end
             .feed(&data[s..mid])
             .or_else(|| end.feed(&data[mid..]).map(|k| k + mid - s));

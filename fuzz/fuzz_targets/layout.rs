@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use vpcflow_fuzz::layout::{Layout, MAX_TOKENS};
+use vpcflow_fuzz::format::layout::{Layout, MAX_TOKENS};
 
 fuzz_target!(|data: &[u8]| {
     if let Some(Ok(l)) = Layout::detect_header(data) {

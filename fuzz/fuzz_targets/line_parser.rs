@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use arrow::datatypes::SchemaRef;
 use libfuzzer_sys::fuzz_target;
 use vpcflow_fuzz::batch::{DatasetSchema, FilePlan, parse_chunk};
-use vpcflow_fuzz::layout::{Layout, STANDARD};
+use vpcflow_fuzz::format::layout::{Layout, STANDARD};
 
 fn plans() -> &'static (Vec<FilePlan>, SchemaRef) {
     static PLANS: OnceLock<(Vec<FilePlan>, SchemaRef)> = OnceLock::new();
@@ -45,7 +45,7 @@ fuzz_target!(|data: &[u8]| {
     let (plans, arrow) = plans();
     let plan = &plans[pick as usize % plans.len()];
     let out = parse_chunk(data, 0, plan, arrow);
-    let lines = vpcflow_fuzz::chunk::lines(data).count() as u64;
+    let lines = vpcflow_fuzz::parse::chunk::lines(data).count() as u64;
     assert_eq!(out.lines, lines);
     assert_eq!(out.records, out.rows + out.rejects.len() as u64);
     assert_eq!(out.lines, out.records + out.blank + out.headers);

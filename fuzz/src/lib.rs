@@ -1,16 +1,24 @@
 //! The parser's modules, compiled from ../src on their own (no DataFusion, no I/O), for the fuzz
-//! targets in fuzz_targets/.
+//! targets in fuzz_targets/. The module tree mirrors the library's, so their `crate::` paths hold.
 #![allow(dead_code, missing_docs, clippy::all)]
 
-#[path = "../../src/batch.rs"]
+#[path = "../../src/error.rs"]
+pub mod error;
+#[path = "../../src/batch/mod.rs"]
 pub mod batch;
-#[path = "../../src/chunk.rs"]
-pub mod chunk;
-#[path = "../../src/envelope.rs"]
-pub mod envelope;
-#[path = "../../src/fields.rs"]
-pub mod fields;
-#[path = "../../src/layout.rs"]
-pub mod layout;
-#[path = "../../src/parse.rs"]
+#[path = "../../src/parse/mod.rs"]
 pub mod parse;
+
+/// The library's `format` layer, without its JSON writer.
+#[path = "../../src/format"]
+pub mod format {
+    pub mod envelope;
+    pub mod fields;
+    pub mod layout;
+}
+
+/// The library's `input` layer: only the JSON object framing the envelope parser uses.
+#[path = "../../src/input"]
+pub mod input {
+    pub mod frame;
+}

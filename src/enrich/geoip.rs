@@ -39,7 +39,8 @@ use maxminddb::Reader;
 use serde::Deserialize;
 use serde::de::{Deserializer, SeqAccess, Visitor};
 
-use crate::json::{Obj, civil_from_days, push_escaped, push_json_str};
+use crate::format::calendar::civil_from_days;
+use crate::format::json::{Obj, push_escaped, push_json_str};
 
 /// The file name Elastic's pipeline gives the City database (the processor's default
 /// `database_file`); preferred when a directory holds several City databases.
@@ -647,7 +648,7 @@ fn write_f64(out: &mut Vec<u8>, v: f64) {
     }
 }
 
-impl crate::sink::ecs::GeoLookup for GeoIp {
+impl super::GeoLookup for GeoIp {
     fn write_geo_members(&self, ip: &str, out: &mut Vec<u8>) {
         GeoIp::write_geo_members(self, ip, out);
     }

@@ -34,8 +34,8 @@ use datafusion::physical_plan::{ExecutionPlan, InputOrderMode, execute_stream};
 use datafusion::prelude::ParquetReadOptions;
 use futures::StreamExt;
 
-use crate::decode::{Decoder, Notice, Options, Stats};
-use crate::source::{self, Input};
+use crate::input::Input;
+use crate::pipeline::decode::{Decoder, Notice, Options, Stats};
 
 /// How to open the inputs and run queries.
 #[derive(Debug, Clone, Default)]
@@ -50,7 +50,7 @@ pub struct QueryOptions {
     /// window), or none.
     pub filter: Option<String>,
     /// Which files of walked directories and globs are inputs.
-    pub select: source::Select,
+    pub select: crate::input::Select,
 }
 
 /// Why a query could not run.
@@ -296,33 +296,14 @@ pub enum Inputs {
     Raw(Vec<Input>),
 }
 
-fn is_parquet(path: &std::path::Path) -> std::io::Result<bool> {
-    use std::io::Read;
-    let mut magic = [0u8; 4];
-    if !std::fs::metadata(path)?.is_file() {
-        // A pipe or FIFO is read once, as a stream of text: opening it to read its magic would
-        // lose what it holds.
-        return Ok(false);
-    }
-    let mut f = std::fs::File::open(path)?;
-    let mut n = 0;
-    while n < 4 {
-        match f.read(&mut magic[n..])? {
-            0 => break,
-            k => n += k,
-        }
-    }
-    Ok(crate::parquet_in::is_parquet(&magic[..n]))
-}
-
 /// Expands the command-line inputs (directories walked; what a walk skips is added to
 /// `warnings`) and tells Parquet from flow log text.
 pub fn classify(
     args: &[String],
-    select: &source::Select,
+    select: &crate::input::Select,
     warnings: &mut Vec<String>,
 ) -> Result<Inputs, QueryError> {
-    let inputs = source::expand_selected(args, select, warnings).map_err(QueryError::from)?;
+    let inputs = crate::input::expand_selected(args, select, warnings).map_err(QueryError::from)?;
     if inputs.is_empty() {
         return Err(QueryError::Usage(format!(
             "no input files in {}",
@@ -334,7 +315,9 @@ pub fn classify(
     for i in inputs {
         match &i {
             Input::Path(p) => {
-                if is_parquet(p).map_err(|e| QueryError::Input(format!("{}: {e}", p.display())))? {
+                if crate::input::sniff::is_parquet_file(p)
+                    .map_err(|e| QueryError::Input(format!("{}: {e}", p.display())))?
+                {
                     parquet.push(p.clone());
                 } else {
                     raw.push(i);

@@ -22,9 +22,9 @@ use arrow::datatypes::{DataType, SchemaRef};
 use arrow::record_batch::RecordBatch;
 
 use super::parquet::{ParquetOptions, ParquetSink};
-use crate::decode::InputDone;
 use crate::error::Error;
-use crate::source::Input;
+use crate::input::Input;
+use crate::pipeline::decode::InputDone;
 
 /// The manifest's file name in the dataset directory.
 pub const MANIFEST: &str = "_vpcflow_manifest.jsonl";
@@ -128,21 +128,6 @@ pub fn hive_escape(value: &str) -> String {
         out = format!("{}~{hex}", &out[..cut]);
     }
     out
-}
-
-/// `YYYY-MM-DD` of a day number (days since 1970-01-01).
-fn civil(days: i64) -> (i64, u32, u32) {
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 /// What identifies an input's content, to tell a re-run whether it changed.
@@ -498,7 +483,7 @@ pub fn prepare(dir: &Path, opts: &DatasetOptions, inputs: Vec<Input>) -> Result<
         if named.contains(&name) || done.contains_key(name.as_str()) {
             continue;
         }
-        match crate::source::expand(std::slice::from_ref(&name), &mut resume.warnings) {
+        match crate::input::expand(std::slice::from_ref(&name), &mut resume.warnings) {
             Ok(found) => resume.todo.extend(found),
             Err(_) => resume.warnings.push(format!(
                 "{name} was converted in a unit that had to be redone, and is gone now: its rows are no longer in the dataset"
@@ -667,9 +652,9 @@ impl DatasetSink {
                     // A flow log field these inputs lack (a resumed run may have only inputs
                     // of another layout left): its rows go to the default partition.
                     Err(_)
-                        if crate::fields::by_column(k.name()).is_some()
-                            || k.name() == crate::decode::LOG_GROUP_COLUMN
-                            || k.name() == crate::decode::LOG_STREAM_COLUMN =>
+                        if crate::format::fields::by_column(k.name()).is_some()
+                            || k.name() == crate::pipeline::decode::LOG_GROUP_COLUMN
+                            || k.name() == crate::pipeline::decode::LOG_STREAM_COLUMN =>
                     {
                         KeySource::Absent
                     }
@@ -873,12 +858,18 @@ impl DatasetSink {
             let value = match (k, v) {
                 (_, KeyVal::Null) => DEFAULT_PARTITION.to_string(),
                 (PartKey::Date, KeyVal::Int(d)) => {
-                    let (y, m, d) = civil(*d);
+                    let (y, m, d) = crate::format::calendar::civil_from_days(*d);
                     format!("{y:04}-{m:02}-{d:02}")
                 }
-                (PartKey::Year, KeyVal::Int(d)) => format!("{:04}", civil(*d).0),
-                (PartKey::Month, KeyVal::Int(d)) => format!("{:02}", civil(*d).1),
-                (PartKey::Day, KeyVal::Int(d)) => format!("{:02}", civil(*d).2),
+                (PartKey::Year, KeyVal::Int(d)) => {
+                    format!("{:04}", crate::format::calendar::civil_from_days(*d).0)
+                }
+                (PartKey::Month, KeyVal::Int(d)) => {
+                    format!("{:02}", crate::format::calendar::civil_from_days(*d).1)
+                }
+                (PartKey::Day, KeyVal::Int(d)) => {
+                    format!("{:02}", crate::format::calendar::civil_from_days(*d).2)
+                }
                 (PartKey::Hour, KeyVal::Int(h)) => format!("{:02}", h.rem_euclid(24)),
                 (_, KeyVal::Int(i)) => i.to_string(),
                 (_, KeyVal::Str(s)) => hive_escape(s),
@@ -1262,34 +1253,6 @@ mod tests {
         let e = hive_escape(&long_esc);
         assert!(e.len() <= MAX_VALUE_LEN);
         assert!(!e.split('~').next().unwrap().ends_with('%'));
-    }
-
-    #[test]
-    fn dates_from_day_numbers() {
-        assert_eq!(civil(0), (1970, 1, 1));
-        assert_eq!(civil(19_000), (2022, 1, 8));
-        assert_eq!(civil(-1), (1969, 12, 31));
-        assert_eq!(civil(20_507), (2026, 2, 23));
-        // Against a slow count of days.
-        let (mut y, mut m, mut d) = (1970i64, 1u32, 1u32);
-        let dim = |y: i64, m: u32| match m {
-            2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-            2 => 28,
-            4 | 6 | 9 | 11 => 30,
-            _ => 31,
-        };
-        for n in 0..40_000 {
-            assert_eq!(civil(n), (y, m, d), "day {n}");
-            d += 1;
-            if d > dim(y, m) {
-                d = 1;
-                m += 1;
-                if m > 12 {
-                    m = 1;
-                    y += 1;
-                }
-            }
-        }
     }
 
     #[test]

@@ -18,21 +18,17 @@ use std::io::Write;
 use arrow::array::{Array, Int32Array, Int64Array, StringArray};
 use arrow::datatypes::{DataType, SchemaRef};
 use arrow::record_batch::RecordBatch;
+
+pub use crate::enrich::GeoLookup;
 use rayon::prelude::*;
 
 use crate::batch::{INPUT_COLUMN, OFFSET_COLUMN, ORIGINAL_COLUMN};
 use crate::enrich::community_id;
 use crate::error::Error;
-use crate::json::{Obj, Timestamps, push_json_str};
+use crate::format::json::{Obj, Timestamps, push_json_str};
 
 /// ECS version Elastic's pipeline stamps on every document.
 pub const ECS_VERSION: &str = "8.11.0";
-
-/// Adds `geo`/`as` members for an address (implemented by the GeoIP enrichment).
-pub trait GeoLookup: Sync {
-    /// Appends `,"geo":{…}` and/or `,"as":{…}` for `ip`, or nothing when there is no record.
-    fn write_geo_members(&self, ip: &str, out: &mut Vec<u8>);
-}
 
 /// ECS output settings.
 #[derive(Default)]
@@ -177,8 +173,8 @@ impl DocOut for NumberedFiles {
 /// Columns that become ECS fields outside `aws.vpcflow`, are renamed or reshaped inside it, or
 /// are internal (the generic `aws.vpcflow.<column>` rule doesn't apply to them).
 pub const MAPPED: &[&str] = &[
-    crate::decode::LOG_GROUP_COLUMN,
-    crate::decode::LOG_STREAM_COLUMN,
+    crate::pipeline::decode::LOG_GROUP_COLUMN,
+    crate::pipeline::decode::LOG_STREAM_COLUMN,
     "srcaddr",
     "dstaddr",
     "srcport",
@@ -266,7 +262,7 @@ impl<'a> Cols<'a> {
             Col::Str(a) => {
                 let o = a.value_offsets();
                 let bytes = &a.value_data()[o[rows.start] as usize..o[rows.end] as usize];
-                !crate::json::needs_escape(bytes)
+                !crate::format::json::needs_escape(bytes)
             }
             _ => true,
         })
@@ -356,8 +352,8 @@ impl<'a> Mapped<'a> {
             container_instance_id: g("ecs_container_instance_id"),
             service_name: g("ecs_service_name"),
             original: g(ORIGINAL_COLUMN),
-            log_group: g(crate::decode::LOG_GROUP_COLUMN),
-            log_stream: g(crate::decode::LOG_STREAM_COLUMN),
+            log_group: g(crate::pipeline::decode::LOG_GROUP_COLUMN),
+            log_stream: g(crate::pipeline::decode::LOG_STREAM_COLUMN),
             input: g(INPUT_COLUMN),
             offset: g(OFFSET_COLUMN),
             rest: cols
@@ -370,7 +366,7 @@ impl<'a> Mapped<'a> {
                         _ if n.starts_with("packets_lost_") => Rest::Number,
                         _ => Rest::NumberAsText,
                     };
-                    (crate::json::member_name(n), c, how)
+                    (crate::format::json::member_name(n), c, how)
                 })
                 .collect(),
         }
@@ -428,7 +424,7 @@ impl S3Provenance {
             s3.close();
         }
         let mut url = Vec::new();
-        push_json_str(&mut url, &crate::s3::object_url(bucket, region, key));
+        push_json_str(&mut url, &crate::input::s3::object_url(bucket, region, key));
         let mut reg = Vec::new();
         push_json_str(&mut reg, region);
         Some(S3Provenance {
@@ -454,7 +450,7 @@ impl ProvenanceCache {
             self.input.push_str(input);
             self.s3 = input
                 .starts_with("s3://")
-                .then(|| S3Provenance::of(input, crate::s3::region()))
+                .then(|| S3Provenance::of(input, crate::input::s3::region()))
                 .flatten();
         }
         self.s3.as_ref()
@@ -896,7 +892,7 @@ mod tests {
                        "object": {"key": key}})
             );
             let url: String = serde_json::from_slice(&p.url).unwrap();
-            assert_eq!(url, crate::s3::object_url(bucket, region, key));
+            assert_eq!(url, crate::input::s3::object_url(bucket, region, key));
             assert!(url.starts_with(&format!("https://{bucket}.s3.{region}.amazonaws.com/")));
             let r: String = serde_json::from_slice(&p.region).unwrap();
             assert_eq!(r, region);
@@ -953,7 +949,7 @@ mod tests {
             "flows/local.log",
             "s3://other/k.log",
         ];
-        let region = crate::s3::region();
+        let region = crate::input::s3::region();
         for record_region in [None, Some("ap-south-1")] {
             let docs = bulk_docs(&inputs, record_region);
             for (i, (doc, input)) in docs.iter().zip(inputs).enumerate() {
@@ -969,7 +965,7 @@ mod tests {
                         assert_eq!(doc["aws"]["s3"]["object"]["key"], key);
                         assert_eq!(
                             doc["log"]["file"]["path"],
-                            crate::s3::object_url(bucket, region, key)
+                            crate::input::s3::object_url(bucket, region, key)
                         );
                         assert_eq!(doc["cloud"]["region"], record_region.unwrap_or(region));
                     }

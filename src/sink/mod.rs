@@ -1,14 +1,13 @@
 //! Outputs: consumers of the decoder's record batches, and how a finished output file is put in
 //! place ([`AtomicFile`], [`sync_dir`]).
 
+pub mod clobber;
 pub mod dataset;
 pub mod ecs;
 pub mod gather;
 pub mod ndjson;
 pub mod parquet;
-pub mod results;
 pub mod sort;
-pub mod table;
 pub mod template;
 
 use std::fs::File;

@@ -12,7 +12,7 @@ use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
 
 use crate::error::Error;
-use crate::json::{member_name, push_json_str};
+use crate::format::json::{member_name, push_json_str};
 
 enum Column<'a> {
     I32(&'a Int32Array),

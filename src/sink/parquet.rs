@@ -205,6 +205,7 @@ impl<W: Write + Send> ParquetSink<W> {
                 keys,
                 opts.sort_run_bytes,
                 name,
+                write_sort_run,
             )?)
         };
         Ok(ParquetSink {
@@ -383,6 +384,25 @@ impl<W: Write + Send> ParquetSink<W> {
         let name = self.name;
         self.file.into_inner().map_err(|e| write_err(&name, e))
     }
+}
+
+/// Writes one ordered run of `--sort-by` to a temporary file read back once by the merge:
+/// fast LZ4 pages, no dictionaries or statistics ([`Sorter`]'s [`super::sort::WriteRun`]).
+fn write_sort_run(
+    file: std::fs::File,
+    name: &str,
+    schema: SchemaRef,
+    batch: &RecordBatch,
+) -> Result<(), Error> {
+    let opts = ParquetOptions {
+        row_group_rows: 1 << 16,
+        scratch: true,
+        ..ParquetOptions::default()
+    };
+    let mut sink = ParquetSink::new(file, name, schema, &opts)?;
+    sink.write(batch)?;
+    sink.finish()?;
+    Ok(())
 }
 
 /// The rows of `batches` as one batch, ordered by column `col` (ascending, nulls last; rows with

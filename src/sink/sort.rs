@@ -28,7 +28,6 @@ use arrow::row::{RowConverter, Rows, SortField};
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use rayon::prelude::*;
 
-use super::parquet::{ParquetOptions, ParquetSink};
 use crate::cleanup::{Access, TempPath};
 use crate::error::Error;
 
@@ -44,6 +43,11 @@ pub const ORDER: SortOptions = SortOptions {
     nulls_first: false,
 };
 
+/// Writes an ordered run (`batch`, of `schema`) to a new Parquet file named `name` in errors.
+/// The Parquet writer provides it, so this module needs nothing of the writer.
+pub type WriteRun =
+    fn(file: File, name: &str, schema: SchemaRef, batch: &RecordBatch) -> Result<(), Error>;
+
 /// Collects a file's rows and hands them back ordered: see the module documentation.
 pub struct Sorter {
     schema: SchemaRef,
@@ -58,8 +62,8 @@ pub struct Sorter {
     /// The temporary directory of the runs set aside (made at the first one).
     dir: Option<TempPath>,
     runs: Vec<TempPath>,
-    /// Parquet settings of the run files.
-    run_opts: ParquetOptions,
+    /// Writes one ordered run to its file (the Parquet writer's scratch mode).
+    write_run: WriteRun,
     /// The output's name, for errors.
     name: String,
 }
@@ -73,12 +77,14 @@ fn sort_err(name: &str, e: impl std::fmt::Display) -> Error {
 
 impl Sorter {
     /// A sorter of rows of `schema` by columns `keys` (indices), holding about `budget_bytes`
-    /// of Arrow data before setting a run aside. `name` names the output in errors.
+    /// of Arrow data before setting a run aside with `write_run`. `name` names the output in
+    /// errors.
     pub fn new(
         schema: SchemaRef,
         keys: Vec<usize>,
         budget_bytes: usize,
         name: &str,
+        write_run: WriteRun,
     ) -> Result<Sorter, Error> {
         let fields = keys
             .iter()
@@ -96,11 +102,7 @@ impl Sorter {
             taken_bytes: 0,
             dir: None,
             runs: Vec::new(),
-            run_opts: ParquetOptions {
-                row_group_rows: 1 << 16,
-                scratch: true,
-                ..ParquetOptions::default()
-            },
+            write_run,
             name: name.to_string(),
         })
     }
@@ -167,9 +169,7 @@ impl Sorter {
             )
         })?;
         let name = run.path().display().to_string();
-        let mut sink = ParquetSink::new(file, &name, self.schema.clone(), &self.run_opts)?;
-        sink.write(&sorted)?;
-        sink.finish()?;
+        (self.write_run)(file, &name, self.schema.clone(), &sorted)?;
         self.runs.push(run);
         Ok(())
     }

@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::fields::FIELDS;
+use crate::format::fields::FIELDS;
 
 /// Fields of the documents outside `aws.vpcflow`, with their Elasticsearch types.
 const ECS_FIELDS: &[(&str, &str)] = &[

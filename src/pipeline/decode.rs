@@ -14,11 +14,12 @@ use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
 
 use crate::batch::{self, ChunkOutput, DatasetSchema, FilePlan};
-use crate::envelope;
 use crate::error::Error;
-use crate::layout::{self, Layout, MAX_TOKENS};
+use crate::format::envelope;
+use crate::format::layout::{self, Layout, MAX_TOKENS};
+use crate::input::Input;
+use crate::input::read::{self, Blocks};
 use crate::parse;
-use crate::source::{self, Blocks, Input};
 
 /// How to decode.
 #[derive(Debug, Clone)]
@@ -46,13 +47,13 @@ pub struct Options {
 
 impl Options {
     /// Block and unit sizes for reading an input up to `boundary`.
-    fn limits(&self, boundary: source::Boundary) -> source::Limits {
+    fn limits(&self, boundary: read::Boundary) -> read::Limits {
         // A skipped unit keeps as much of its head as the parser keeps of a refused one.
         let (max_unit, head) = match boundary {
-            source::Boundary::Line => (self.max_line_bytes, self.max_line_bytes),
-            source::Boundary::JsonObject => (self.max_object_bytes(), envelope::REFUSED_HEAD_BYTES),
+            read::Boundary::Line => (self.max_line_bytes, self.max_line_bytes),
+            read::Boundary::JsonObject => (self.max_object_bytes(), envelope::REFUSED_HEAD_BYTES),
         };
-        source::Limits::new(self.window_bytes, max_unit, head)
+        read::Limits::new(self.window_bytes, max_unit, head)
     }
 
     /// The longest JSON object of a CloudWatch Logs or Firehose input (one payload holds many
@@ -206,7 +207,7 @@ enum Plan {
     /// Flow log text, parsed.
     Text(FilePlan),
     /// JSON objects (CloudWatch Logs payloads, concatenated Firehose records): their records are
-    /// taken out ([`crate::envelope::extract`]), then parsed as text.
+    /// taken out ([`crate::format::envelope::extract`]), then parsed as text.
     Json(FilePlan),
     /// A Parquet file (local, or an S3 object copied to a temporary file): (source column,
     /// dataset column) pairs, and the file to read.
@@ -233,7 +234,7 @@ type Work = (
 /// What a reader thread hands over.
 enum Fetched {
     /// The input's next block.
-    Block(source::Block),
+    Block(read::Block),
     /// The input could not be opened or read further; nothing follows.
     Failed(std::io::Error),
 }
@@ -242,9 +243,9 @@ enum Fetched {
 /// blocks in order until the end, an error, or the parser hanging up.
 struct ReadJob {
     input: Input,
-    boundary: source::Boundary,
+    boundary: read::Boundary,
     pending: Option<Blocks>,
-    limits: source::Limits,
+    limits: read::Limits,
     tx: mpsc::SyncSender<Fetched>,
 }
 
@@ -262,7 +263,7 @@ impl ReadJob {
                 b.set_boundary(boundary);
                 b
             }
-            None => match source::open_with(&input, limits, boundary) {
+            None => match read::open_with(&input, limits, boundary) {
                 Ok(b) => b,
                 Err(e) => {
                     let _ = tx.send(Fetched::Failed(e));
@@ -321,7 +322,7 @@ fn plan_input(
     notices: &mut Vec<Notice>,
 ) -> Result<FilePlan, Error> {
     let mut first = None;
-    for (i, raw) in crate::chunk::lines(sample).enumerate() {
+    for (i, raw) in crate::parse::chunk::lines(sample).enumerate() {
         let t = parse::trim_line(raw);
         if !t.is_empty() {
             first = Some((i as u64 + 1, t));
@@ -360,10 +361,10 @@ fn plan_input(
     // Header-less: which standard layouts do the first lines fit?
     let mut seen: Vec<&'static layout::Standard> = Vec::new();
     let mut spans = [(0u32, 0u32); MAX_TOKENS];
-    for raw in crate::chunk::lines(sample).take(1000) {
+    for raw in crate::parse::chunk::lines(sample).take(1000) {
         let line = parse::trim_line(raw);
         let inner;
-        let line = match crate::envelope::unwrap_message(line) {
+        let line = match crate::format::envelope::unwrap_message(line) {
             Some(Ok(m)) => {
                 inner = m;
                 parse::trim_line(&inner)
@@ -410,7 +411,7 @@ fn peek_once(
     opts: &Options,
     pending: &mut Option<Blocks>,
 ) -> std::io::Result<Vec<u8>> {
-    let mut blocks = source::open(input, opts.limits(source::Boundary::Line))?;
+    let mut blocks = read::open(input, opts.limits(read::Boundary::Line))?;
     let sample = blocks.peek(opts.sample_bytes)?;
     *pending = Some(blocks);
     Ok(sample)
@@ -443,14 +444,14 @@ impl Decoder {
             ..Stats::default()
         };
         // S3 objects: their first bytes, fetched concurrently.
-        let s3_objects: Vec<&crate::s3::S3Object> = inputs
+        let s3_objects: Vec<&crate::input::s3::S3Object> = inputs
             .iter()
             .filter_map(|i| match i {
                 Input::S3(o) => Some(o),
                 _ => None,
             })
             .collect();
-        let mut s3_samples = crate::s3::samples(&s3_objects, opts.sample_bytes).into_iter();
+        let mut s3_samples = crate::input::s3::samples(&s3_objects, opts.sample_bytes).into_iter();
         for input in inputs {
             let name = input.display();
             let mut pending = None;
@@ -477,15 +478,15 @@ impl Decoder {
                     continue;
                 }
             };
-            let plan = if crate::parquet_in::is_parquet(&sample) {
+            let plan = if crate::input::sniff::is_parquet(&sample) {
                 match &input {
-                    Input::Path(path) => crate::parquet_in::plan(&name, path, &mut schema)
+                    Input::Path(path) => crate::batch::parquet_in::plan(&name, path, &mut schema)
                         .map(|m| Plan::Parquet(m, path.clone())),
-                    Input::S3(o) => match crate::s3::download(o) {
+                    Input::S3(o) => match crate::input::s3::download(o) {
                         Ok(t) => {
                             let path = t.path().to_path_buf();
                             temp = Some(t);
-                            crate::parquet_in::plan(&name, &path, &mut schema)
+                            crate::batch::parquet_in::plan(&name, &path, &mut schema)
                                 .map(|m| Plan::Parquet(m, path))
                         }
                         Err(e) => Err(Error::Read {
@@ -501,7 +502,7 @@ impl Decoder {
                 }
             } else if envelope::classify(&sample) == envelope::JsonInput::Objects {
                 // Plan from the records inside the sample's complete objects.
-                let end = envelope::object_boundary(&sample).unwrap_or(sample.len());
+                let end = crate::input::frame::object_boundary(&sample).unwrap_or(sample.len());
                 let mut counts = envelope::ExtractCounts::default();
                 let mut text = Vec::new();
                 let mut cloudwatch = memchr::memmem::find(&sample, b"\"logEvents\"").is_some();
@@ -556,7 +557,7 @@ impl Decoder {
         }
         if opts.keep_provenance {
             schema.add(&layout::Column::Unknown(batch::INPUT_COLUMN.to_string()));
-            schema.add(&layout::Column::Known(&crate::fields::OFFSET_FIELD));
+            schema.add(&layout::Column::Known(&crate::format::fields::OFFSET_FIELD));
         }
         let arrow = schema.arrow();
         Ok(Decoder {
@@ -661,8 +662,8 @@ impl Decoder {
         let mut work = Vec::with_capacity(planned.len());
         for p in planned {
             let boundary = match &p.plan {
-                Plan::Text(_) => Some(source::Boundary::Line),
-                Plan::Json(_) => Some(source::Boundary::JsonObject),
+                Plan::Text(_) => Some(read::Boundary::Line),
+                Plan::Json(_) => Some(read::Boundary::JsonObject),
                 Plan::Parquet(..) => None,
             };
             let rx = boundary.map(|boundary| {
@@ -787,7 +788,8 @@ impl Decoder {
                             stats.records += b.num_rows() as u64;
                             tx.send(Event::Batch(b)).map_err(|_| sent_failed())
                         };
-                        match crate::parquet_in::read(&name, path, &map, &schema, &mut send) {
+                        match crate::batch::parquet_in::read(&name, path, &map, &schema, &mut send)
+                        {
                             Ok(_) => {
                                 stats.bytes_read += std::fs::metadata(path).map_or(0, |m| m.len());
                                 on_progress(stats.bytes_read);
@@ -810,7 +812,7 @@ impl Decoder {
                         break;
                     };
                     let data = block.bytes();
-                    let ranges = crate::chunk::split(data, self.opts.chunk_bytes);
+                    let ranges = crate::parse::chunk::split(data, self.opts.chunk_bytes);
                     let schema = &self.arrow;
                     let plan = &plan;
                     let outputs: Vec<ChunkOutput> = self.pool.install(|| {
@@ -924,7 +926,7 @@ impl Decoder {
                     _ => None,
                 })
                 .flat_map(|(i, g)| {
-                    crate::chunk::split(&g.text, self.opts.chunk_bytes)
+                    crate::parse::chunk::split(&g.text, self.opts.chunk_bytes)
                         .into_iter()
                         .map(move |r| (i, r))
                 })
@@ -1046,7 +1048,7 @@ fn next_block(
     offset: u64,
     stats: &mut Stats,
     on_notice: &mut dyn FnMut(Notice),
-) -> Option<source::Block> {
+) -> Option<read::Block> {
     match rx.recv() {
         Ok(Fetched::Block(b)) => Some(b),
         Err(_) => None,

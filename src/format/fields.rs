@@ -6,7 +6,7 @@
 //! introduced it. The types follow AWS's Parquet delivery: a handful of small integers are int32,
 //! counters and times are int64, everything else (account ids included) is utf8.
 //!
-//! The registry knows nothing of I/O: layouts ([`crate::layout`]) look names up here.
+//! The registry knows nothing of I/O: layouts ([`crate::format::layout`]) look names up here.
 
 use arrow::datatypes::DataType;
 

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
-use crate::source::Input;
+use crate::input::Input;
 
 /// A file's identity: its device and inode (on Unix), else its canonical path.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -24,7 +24,7 @@ use object_store::{ObjectStore, ObjectStoreExt};
 
 use crate::cleanup::{Access, TempPath};
 use crate::error::Error;
-use crate::source::Select;
+use crate::input::select::{Select, is_glob};
 
 /// One S3 object to read.
 #[derive(Clone)]
@@ -231,10 +231,6 @@ fn store(bucket: &str, endpoint: Option<&str>) -> Result<Arc<AmazonS3>, Error> {
     Ok(s)
 }
 
-fn is_glob(s: &str) -> bool {
-    s.contains(['*', '?', '['])
-}
-
 /// The objects an `s3://` argument names, in key order: the object itself if the key names one,
 /// else every object below the key as a prefix (a glob's literal leading segments), kept by the
 /// glob and `select`.
@@ -404,7 +400,7 @@ pub fn samples(objs: &[&S3Object], limit: usize) -> Vec<io::Result<Vec<u8>>> {
         .into_iter()
         .map(|r| {
             let (b, whole) = r.map_err(io::Error::other)?;
-            let (mut data, complete) = if b.starts_with(&[0x1f, 0x8b]) {
+            let (mut data, complete) = if crate::input::sniff::is_gzip(&b) {
                 // As much as the compressed prefix gives (its end is cut mid-stream).
                 let mut d = flate2::read::MultiGzDecoder::new(&b[..]);
                 let mut out = vec![0u8; limit];
@@ -420,7 +416,7 @@ pub fn samples(objs: &[&S3Object], limit: usize) -> Vec<io::Result<Vec<u8>>> {
             } else {
                 (b.to_vec(), whole)
             };
-            if data.starts_with(b"PAR1") {
+            if crate::input::sniff::is_parquet(&data) {
                 return Ok(data);
             }
             if !complete && let Some(i) = memchr::memrchr(b'\n', &data) {

@@ -9,7 +9,7 @@
 //! addresses belong, `ACCEPT`/`REJECT`, `OK`/`NODATA`/`SKIPDATA`. A line that fits none is
 //! rejected, never parsed in the wrong order.
 
-use crate::fields::{self, Domain, Field, Kind};
+use crate::format::fields::{self, Domain, Field, Kind};
 use crate::parse;
 
 /// One column of a layout: a registry field, or a name the registry doesn't know (kept as utf8).
@@ -67,22 +67,7 @@ pub struct Layout {
     pub unknown: Vec<String>,
 }
 
-/// Errors in a header line or a `--fields` value.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum LayoutError {
-    /// Two tokens name the same column.
-    #[error("field '{0}' appears twice")]
-    Duplicate(String),
-    /// A token isn't a field name at all.
-    #[error("'{0}' is not a field name (expected names like 'srcaddr' or '${{srcaddr}}')")]
-    BadName(String),
-    /// No fields.
-    #[error("no fields given")]
-    Empty,
-    /// More fields than a record may have.
-    #[error("{0} fields; at most {MAX_TOKENS} are supported")]
-    TooMany(usize),
-}
+pub use crate::error::LayoutError;
 
 /// Most tokens a record may have. AWS knows 72 fields; unknown extras fit too.
 pub const MAX_TOKENS: usize = 128;
@@ -133,7 +118,7 @@ impl Layout {
             return Err(LayoutError::Empty);
         }
         if columns.len() > MAX_TOKENS {
-            return Err(LayoutError::TooMany(columns.len()));
+            return Err(LayoutError::TooMany(columns.len(), MAX_TOKENS));
         }
         Ok(Layout { columns, unknown })
     }

@@ -7,6 +7,8 @@
 //! The fast routines here (`parse_u64`, `is_ipv4`, `is_ip`) are property-tested against the
 //! standard library's `str::parse` in this module's tests.
 
+pub mod chunk;
+
 /// Why a line or a token was refused. Small and `Copy`, so the hot path can return it cheaply;
 /// the decoder adds file, line and field when it reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

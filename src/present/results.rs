@@ -16,7 +16,7 @@ use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 
-use crate::json::{member_name, push_json_str};
+use crate::format::json::{member_name, push_json_str};
 
 /// How results are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,7 +15,7 @@ use arrow::datatypes::{DataType, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 
-use crate::html::escape;
+use crate::present::html::escape;
 use crate::query::canned;
 use crate::query::{Engine, QueryError};
 
@@ -146,21 +146,9 @@ fn human_count(v: f64) -> String {
 
 /// `YYYY-MM-DD HH:MM` (UTC) for Unix seconds.
 fn utc_minute(t: i64) -> String {
-    let (y, m, d) = crate::json::civil_from_days(t.div_euclid(86_400));
+    let (y, m, d) = crate::format::calendar::civil_from_days(t.div_euclid(86_400));
     let s = t.rem_euclid(86_400);
     format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", s / 3600, s / 60 % 60)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (the inverse of
-/// [`crate::json::civil_from_days`]).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = i64::from((m + 9) % 12);
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// Unix seconds from `1700000000`, `2023-11-14`, `2023-11-14T22:13` or `2023-11-14T22:13:20Z`
@@ -201,8 +189,8 @@ pub fn parse_time(s: &str) -> Result<i64, String> {
             secs += v * [3600, 60, 1][i];
         }
     }
-    let days = days_from_civil(y, m, d);
-    if crate::json::civil_from_days(days) != (y, m, d) {
+    let days = crate::format::calendar::days_from_civil(y, m, d);
+    if crate::format::calendar::civil_from_days(days) != (y, m, d) {
         return Err(bad());
     }
     Ok(days * 86_400 + secs)
@@ -788,7 +776,7 @@ pub fn build(engine: &Engine, opts: &ReportOptions) -> Result<String, QueryError
         match &s.body {
             Ok((chart, t)) => {
                 html.push_str(chart);
-                let table = crate::html::table(&t.schema, &t.batches, 500)
+                let table = crate::present::html::table(&t.schema, &t.batches, 500)
                     .unwrap_or_else(|e| format!("<p>{}</p>", escape(&e.to_string())));
                 let more = if t.rows() > 500 {
                     format!(" (first 500 of {})", t.rows())
@@ -862,8 +850,8 @@ mod tests {
             assert!(parse_time(bad).is_err(), "{bad}");
         }
         for days in [-1000, 0, 19_000, 60_000] {
-            let (y, m, d) = crate::json::civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), days);
+            let (y, m, d) = crate::format::calendar::civil_from_days(days);
+            assert_eq!(crate::format::calendar::days_from_civil(y, m, d), days);
         }
     }
 

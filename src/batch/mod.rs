@@ -4,6 +4,10 @@
 //! A line is checked completely (token count, every integer, every address, UTF-8) before any of
 //! its values reach a builder, so a refused line leaves no trace in the batch.
 
+// Not in the fuzz targets, which build the parser without Parquet.
+#[cfg(not(fuzzing))]
+pub mod parquet_in;
+
 use std::sync::Arc;
 
 use arrow::array::{
@@ -13,9 +17,9 @@ use arrow::buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{Field as ArrowField, Schema, SchemaRef};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 
-use crate::chunk;
-use crate::fields::{Domain, Kind};
-use crate::layout::{self, Column, Layout, MAX_TOKENS, Standard};
+use crate::format::fields::{Domain, Kind};
+use crate::format::layout::{self, Column, Layout, MAX_TOKENS, Standard};
+use crate::parse::chunk;
 use crate::parse::{self, TokenError};
 
 /// The dataset's columns: the union of every input's layout, in order of first appearance.
@@ -53,7 +57,7 @@ impl DatasetSchema {
 }
 
 /// Name of the extra column holding each record's text (after any JSON envelope is removed),
-/// present only when [`crate::decode::Options::keep_original`] asks for it (ECS `event.original`).
+/// present only when [`crate::pipeline::decode::Options::keep_original`] asks for it (ECS `event.original`).
 pub const ORIGINAL_COLUMN: &str = "__original";
 
 /// Name of the extra column with each record's input name (bulk provenance `log.file.path`).
@@ -113,7 +117,7 @@ pub struct FilePlan {
 pub const DEFAULT_MAX_LINE_BYTES: usize = 1 << 20;
 
 /// Why a line of `len` bytes is refused when lines may hold at most `limit`. The reader that
-/// skips lines too long to hold ([`crate::source`]) gives the same reason.
+/// skips lines too long to hold ([`crate::input::read`]) gives the same reason.
 #[cold]
 pub fn line_too_long(len: u64, limit: usize) -> String {
     format!("line too long: {len} bytes, more than the limit of {limit} (--max-line-bytes)")
@@ -418,7 +422,7 @@ pub fn parse_chunk(
             });
         };
         let unwrapped;
-        let line = match crate::envelope::unwrap_message(line) {
+        let line = match crate::format::envelope::unwrap_message(line) {
             None => line,
             Some(Ok(inner)) => {
                 unwrapped = inner;

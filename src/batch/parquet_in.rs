@@ -15,16 +15,11 @@ use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReader
 
 use crate::batch::{DatasetSchema, INPUT_COLUMN};
 use crate::error::Error;
-use crate::fields::{self, Kind};
-use crate::layout::Column;
+use crate::format::fields::{self, Kind};
+use crate::format::layout::Column;
 
 /// Rows per batch read from a Parquet input.
 pub const BATCH_ROWS: usize = 64 * 1024;
-
-/// Whether `sample` (an input's first bytes) is a Parquet file.
-pub fn is_parquet(sample: &[u8]) -> bool {
-    sample.starts_with(b"PAR1")
-}
 
 fn bad(input: &str, reason: String) -> Error {
     Error::Parquet {
