@@ -21,4 +21,4 @@ pub mod query;
 pub mod sink;
 
 pub use error::Error;
-pub use pipeline::decode::{Decoder, Options, Stats};
+pub use pipeline::{Decoder, Options, Stats};

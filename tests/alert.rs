@@ -10,8 +10,9 @@ fn logs() -> String {
     testdata("query").join("logs").display().to_string()
 }
 
+/// `vpcflow alert --rule RULE INPUT…`: `args` starts with the rule.
 fn alert(args: &[&str]) -> (i32, String, String) {
-    let mut a = vec!["alert"];
+    let mut a = vec!["alert", "--rule"];
     a.extend_from_slice(args);
     let o = vpcflow(&a);
     (

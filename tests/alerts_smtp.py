@@ -97,7 +97,8 @@ def run(binary, args, env=None):
     e.pop("VPCFLOW_SMTP_USER", None)
     e.pop("VPCFLOW_SMTP_PASSWORD", None)
     e.update(env or {})
-    return subprocess.run([binary, "alert", *args], capture_output=True, text=True, timeout=120, env=e)
+    # args[0] is the rule, the rest the inputs and options.
+    return subprocess.run([binary, "alert", "--rule", *args], capture_output=True, text=True, timeout=120, env=e)
 
 
 def parts(msg):

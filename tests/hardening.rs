@@ -636,9 +636,9 @@ fn exit_statuses_are_the_documented_ones() {
         ),
         (0, vec!["query", g, "--sql", "SELECT count(*) FROM flows"]),
         (2, vec!["report", g, "-o", "r.html", "--since", "yesterday"]),
-        (2, vec!["alert", "no_such_rule.sql", g]),
+        (2, vec!["alert", "--rule", "no_such_rule.sql", g]),
         (2, vec!["alert", g]),
-        (0, vec!["alert", "skipdata", g, "-q"]),
+        (0, vec!["alert", "--rule", "skipdata", g, "-q"]),
     ];
     let mut wrong = Vec::new();
     for (want, args) in &cases {
@@ -657,7 +657,7 @@ fn exit_statuses_are_the_documented_ones() {
     }
     // 4: an alert fired (the shipped rules fire on the planted patterns).
     let hot = testdata("query/logs/hot.log");
-    let o = vpcflow(&["alert", "all", hot.to_str().unwrap(), "-q"]);
+    let o = vpcflow(&["alert", "--rule", "all", hot.to_str().unwrap(), "-q"]);
     if o.status.code() != Some(4) {
         wrong.push(format!(
             "alert all hot.log: exit {:?}, wanted 4",

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use proptest::prelude::*;
 use vpcflow::input::Input;
-use vpcflow::pipeline::decode::Notice;
+use vpcflow::pipeline::Notice;
 use vpcflow::{Decoder, Options};
 
 fn decode(

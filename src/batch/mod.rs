@@ -57,7 +57,7 @@ impl DatasetSchema {
 }
 
 /// Name of the extra column holding each record's text (after any JSON envelope is removed),
-/// present only when [`crate::pipeline::decode::Options::keep_original`] asks for it (ECS `event.original`).
+/// present only when [`crate::pipeline::Options::keep_original`] asks for it (ECS `event.original`).
 pub const ORIGINAL_COLUMN: &str = "__original";
 
 /// Name of the extra column with each record's input name (bulk provenance `log.file.path`).

@@ -1,4 +1,16 @@
-//! The conversion pipeline: plans what each input is and its layout, runs chunks through rayon
-//! into ordered record batches, and counts what it saw. Knows nothing of output formats.
+//! The conversion pipeline: [`plan`] learns what each input is and its layout and unites them
+//! into one schema; [`decode`] runs chunks through rayon into ordered record batches; [`report`]
+//! counts what the run met (rows, refused lines, failed inputs) and hands it to one observer;
+//! [`convert`] pushes the batches into a [`Sink`] and returns the run's [`Report`]. Knows
+//! nothing of output formats: every output implements [`Sink`] (`crate::sink` holds them).
 
+pub mod convert;
 pub mod decode;
+pub mod options;
+pub mod plan;
+pub mod report;
+
+pub use convert::{Conversion, Report, Sink, Written};
+pub use decode::Decoder;
+pub use options::{MaxRejects, Options};
+pub use report::{Callbacks, Collected, Event, InputDone, Notice, Observer, RejectReport, Stats};

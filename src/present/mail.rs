@@ -111,6 +111,60 @@ pub struct Mail {
     pub html: String,
 }
 
+impl Mail {
+    /// The email of a firing rule: its rows as a text table and as an HTML table, and its SQL.
+    /// Sent to `to`, or to the rule's own recipients when `to` is empty.
+    pub fn for_alert(
+        o: &crate::query::alert::Outcome,
+        from: &str,
+        to: &[String],
+    ) -> Result<Mail, arrow::error::ArrowError> {
+        use crate::present::html::escape;
+        let kept: usize = o.batches.iter().map(|b| b.num_rows()).sum();
+        let shown = if (kept as u64) < o.rows {
+            format!("{} rows (the first {kept} below)", o.rows)
+        } else {
+            format!("{} rows", o.rows)
+        };
+        let table = crate::present::table::render(&o.schema, &o.batches, usize::MAX)?;
+        let text = format!(
+            "vpcflow alert: {} (severity {})\n{}\n\n{shown}:\n\n{table}\nSQL:\n{}\n",
+            o.rule.name(),
+            o.rule.severity,
+            o.rule.query.description,
+            o.sql.trim_end()
+        );
+        let html = format!(
+            "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><style>\
+             body{{font-family:sans-serif}} table{{border-collapse:collapse}} \
+             th,td{{border:1px solid #ccc;padding:2px 6px;font-family:monospace}} td.num{{text-align:right}}\
+             </style></head><body><h2>vpcflow alert: {} <small>(severity {})</small></h2><p>{}</p>\
+             <p>{}:</p>{}<h3>SQL</h3><pre>{}</pre></body></html>",
+            escape(o.rule.name()),
+            escape(&o.rule.severity),
+            escape(&o.rule.query.description),
+            escape(&shown),
+            crate::present::html::table(&o.schema, &o.batches, usize::MAX)?,
+            escape(o.sql.trim_end())
+        );
+        Ok(Mail {
+            from: from.to_string(),
+            to: if to.is_empty() {
+                o.rule.recipients.clone()
+            } else {
+                to.to_vec()
+            },
+            subject: format!(
+                "[vpcflow {}] {}",
+                o.rule.severity,
+                o.rule.subject_for(o.rows)
+            ),
+            text,
+            html,
+        })
+    }
+}
+
 /// An SMTP connection setting, ready to send.
 pub struct Mailer {
     transport: SmtpTransport,

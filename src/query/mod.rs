@@ -35,7 +35,7 @@ use datafusion::prelude::ParquetReadOptions;
 use futures::StreamExt;
 
 use crate::input::Input;
-use crate::pipeline::decode::{Decoder, Notice, Options, Stats};
+use crate::pipeline::{Decoder, Notice, Options, Stats};
 
 /// How to open the inputs and run queries.
 #[derive(Debug, Clone, Default)]

@@ -24,7 +24,7 @@ use arrow::record_batch::RecordBatch;
 use super::parquet::{ParquetOptions, ParquetSink};
 use crate::error::Error;
 use crate::input::Input;
-use crate::pipeline::decode::InputDone;
+use crate::pipeline::InputDone;
 
 /// The manifest's file name in the dataset directory.
 pub const MANIFEST: &str = "_vpcflow_manifest.jsonl";
@@ -628,6 +628,8 @@ pub struct DatasetSink {
     pub files_written: u64,
     /// Units committed by this run.
     pub units_committed: u64,
+    /// The directory's lock ([`LOCK`]), held until the sink is dropped.
+    lock: Option<File>,
 }
 
 impl DatasetSink {
@@ -653,8 +655,8 @@ impl DatasetSink {
                     // of another layout left): its rows go to the default partition.
                     Err(_)
                         if crate::format::fields::by_column(k.name()).is_some()
-                            || k.name() == crate::pipeline::decode::LOG_GROUP_COLUMN
-                            || k.name() == crate::pipeline::decode::LOG_STREAM_COLUMN =>
+                            || k.name() == crate::pipeline::plan::LOG_GROUP_COLUMN
+                            || k.name() == crate::pipeline::plan::LOG_STREAM_COLUMN =>
                     {
                         KeySource::Absent
                     }
@@ -685,6 +687,7 @@ impl DatasetSink {
             batches: 0,
             files_written: 0,
             units_committed: 0,
+            lock: None,
         })
     }
 
@@ -1197,11 +1200,37 @@ impl DatasetSink {
         Ok(())
     }
 
+    /// The sink, holding the directory's lock (from [`Resume::lock`]) until it is dropped.
+    pub fn holding(mut self, lock: Option<File>) -> DatasetSink {
+        self.lock = lock;
+        self
+    }
+
     /// Commits what is left. Rows after the last finished input (a run stopped by an error)
     /// are not committed.
     pub fn finish(mut self) -> Result<DatasetSink, Error> {
         self.commit()?;
         Ok(self)
+    }
+}
+
+impl crate::pipeline::Sink for DatasetSink {
+    fn write(&mut self, batch: &RecordBatch) -> Result<(), Error> {
+        DatasetSink::write(self, batch)
+    }
+
+    fn input_done(&mut self, done: &InputDone) -> Result<(), Error> {
+        DatasetSink::input_done(self, done)
+    }
+
+    fn finish(self: Box<Self>, _commit: bool) -> Result<crate::pipeline::Written, Error> {
+        let dir = self.dir.clone();
+        let done = DatasetSink::finish(*self)?;
+        Ok(crate::pipeline::Written::Dataset {
+            dir,
+            files: done.files_written,
+            commits: done.units_committed,
+        })
     }
 }
 

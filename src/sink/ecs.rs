@@ -173,8 +173,8 @@ impl DocOut for NumberedFiles {
 /// Columns that become ECS fields outside `aws.vpcflow`, are renamed or reshaped inside it, or
 /// are internal (the generic `aws.vpcflow.<column>` rule doesn't apply to them).
 pub const MAPPED: &[&str] = &[
-    crate::pipeline::decode::LOG_GROUP_COLUMN,
-    crate::pipeline::decode::LOG_STREAM_COLUMN,
+    crate::pipeline::plan::LOG_GROUP_COLUMN,
+    crate::pipeline::plan::LOG_STREAM_COLUMN,
     "srcaddr",
     "dstaddr",
     "srcport",
@@ -352,8 +352,8 @@ impl<'a> Mapped<'a> {
             container_instance_id: g("ecs_container_instance_id"),
             service_name: g("ecs_service_name"),
             original: g(ORIGINAL_COLUMN),
-            log_group: g(crate::pipeline::decode::LOG_GROUP_COLUMN),
-            log_stream: g(crate::pipeline::decode::LOG_STREAM_COLUMN),
+            log_group: g(crate::pipeline::plan::LOG_GROUP_COLUMN),
+            log_stream: g(crate::pipeline::plan::LOG_STREAM_COLUMN),
             input: g(INPUT_COLUMN),
             offset: g(OFFSET_COLUMN),
             rest: cols
@@ -860,6 +860,29 @@ impl<'g, W: DocOut> EcsWriter<'g, W> {
             doc.raw("tags", "[\"preserve_original_event\"]");
         }
         doc.close();
+    }
+}
+
+impl crate::pipeline::Sink for EcsWriter<'_, crate::sink::Target> {
+    fn write(&mut self, batch: &RecordBatch) -> Result<(), Error> {
+        EcsWriter::write(self, batch)
+    }
+
+    fn finish(self: Box<Self>, commit: bool) -> Result<crate::pipeline::Written, Error> {
+        EcsWriter::finish(*self)?.close(commit)
+    }
+}
+
+/// Bulk files are each complete when written: `--strict` can't withhold the ones before.
+impl crate::pipeline::Sink for EcsWriter<'_, NumberedFiles> {
+    fn write(&mut self, batch: &RecordBatch) -> Result<(), Error> {
+        EcsWriter::write(self, batch)
+    }
+
+    fn finish(self: Box<Self>, _commit: bool) -> Result<crate::pipeline::Written, Error> {
+        Ok(crate::pipeline::Written::Files(
+            EcsWriter::finish(*self)?.written,
+        ))
     }
 }
 

@@ -1,11 +1,15 @@
-//! Outputs: consumers of the decoder's record batches, and how a finished output file is put in
-//! place ([`AtomicFile`], [`sync_dir`]).
+//! Outputs: every consumer of the pipeline's record batches implements
+//! [`crate::pipeline::Sink`] — a Parquet file ([`parquet`], ordered by [`sort`]), a dataset
+//! directory ([`dataset`]), NDJSON ([`ndjson`]), ECS documents and bulk files ([`ecs`], with the
+//! index [`template`]); [`output`] opens the one asked for; [`AtomicFile`] puts a finished file
+//! in place; [`clobber`] refuses outputs that would overwrite inputs.
 
 pub mod clobber;
 pub mod dataset;
 pub mod ecs;
 pub mod gather;
 pub mod ndjson;
+pub mod output;
 pub mod parquet;
 pub mod sort;
 pub mod template;
@@ -14,6 +18,8 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use crate::cleanup::{Access, TempPath};
+
+pub use output::{Output, OutputFormat, SinkOptions, Target, open};
 
 /// The usage error for an option (`--partition-by`, `--cluster-by`) naming a column the inputs
 /// don't have, listing the ones they do.

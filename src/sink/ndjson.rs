@@ -126,6 +126,16 @@ impl<W: Write + Send> NdjsonSink<W> {
     }
 }
 
+impl crate::pipeline::Sink for NdjsonSink<crate::sink::Target> {
+    fn write(&mut self, batch: &RecordBatch) -> Result<(), Error> {
+        NdjsonSink::write(self, batch)
+    }
+
+    fn finish(self: Box<Self>, commit: bool) -> Result<crate::pipeline::Written, Error> {
+        NdjsonSink::finish(*self)?.close(commit)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -415,3 +415,13 @@ fn cluster(batches: &[RecordBatch], col: usize) -> Result<RecordBatch, arrow::er
     let converter = arrow::row::RowConverter::new(vec![field])?;
     super::sort::order(batches, &[col], &converter)
 }
+
+impl crate::pipeline::Sink for ParquetSink<crate::sink::Target> {
+    fn write(&mut self, batch: &RecordBatch) -> Result<(), Error> {
+        ParquetSink::write(self, batch)
+    }
+
+    fn finish(self: Box<Self>, commit: bool) -> Result<crate::pipeline::Written, Error> {
+        ParquetSink::finish(*self)?.close(commit)
+    }
+}

@@ -1,0 +1,128 @@
+//! Flags several subcommands share: which inputs are read and how (`SelectArgs`), the parse
+//! settings (`--fields`, `--threads`), a time window (`--since`/`--until`), and `--param`.
+
+use anyhow::Result;
+use clap::Args;
+
+use vpcflow::format::layout::Layout;
+use vpcflow::input::Select;
+use vpcflow::pipeline::Options;
+
+use crate::app::messages::{usage, warn};
+
+/// Which files of walked directories and globs are read, and how.
+#[derive(Args, Clone, Default)]
+#[command(next_help_heading = "Inputs")]
+pub struct SelectArgs {
+    /// Only files matching this glob (on the file name; with a `/`, on the path below the
+    /// directory walked). Repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub include: Vec<String>,
+    /// Leave out files matching this glob (same matching as --include). Repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// S3-compatible endpoint for s3:// inputs (default: AWS_ENDPOINT_URL, else AWS's own).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Layout of header-less input: `'${version} ${account-id} …'`, plain names, or `default`.
+    /// A header line in a file takes precedence.
+    #[arg(long, value_name = "LAYOUT")]
+    pub fields: Option<String>,
+    /// Refuse lines longer than this many bytes as "line too long", without holding them in
+    /// memory (a JSON object of CloudWatch Logs/Firehose input may hold 64 times as much).
+    #[arg(long, default_value_t = vpcflow::batch::DEFAULT_MAX_LINE_BYTES as u64, value_name = "BYTES",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_line_bytes: u64,
+}
+
+impl SelectArgs {
+    /// The `--include`/`--exclude` selection and the S3 endpoint.
+    pub fn select(&self) -> Result<Select> {
+        let mut s = Select::new(&self.include, &self.exclude)?;
+        s.endpoint_url = self.endpoint_url.clone();
+        Ok(s)
+    }
+
+    /// The decoder's options these flags set, with `threads` parser threads.
+    pub fn decode_options(&self, threads: usize) -> Result<Options> {
+        Ok(Options {
+            threads,
+            fields: self.layout()?,
+            max_line_bytes: usize::try_from(self.max_line_bytes).unwrap_or(usize::MAX),
+            ..Options::default()
+        })
+    }
+
+    /// The `--fields` layout, parsed once; names vpcflow doesn't know are warned about.
+    fn layout(&self) -> Result<Option<Layout>> {
+        let Some(text) = &self.fields else {
+            return Ok(None);
+        };
+        let layout = Layout::from_fields_arg(text).map_err(vpcflow::Error::Fields)?;
+        if !layout.unknown.is_empty() {
+            warn(format_args!(
+                "--fields names fields vpcflow doesn't know, kept as text: {}",
+                layout.unknown.join(", ")
+            ));
+        }
+        Ok(Some(layout))
+    }
+}
+
+/// Only flows whose capture window starts in a time range.
+#[derive(Args, Clone, Default)]
+#[command(next_help_heading = "Time window")]
+pub struct WindowArgs {
+    /// Only flows whose capture window starts at or after this time (Unix seconds or
+    /// YYYY-MM-DD[THH:MM[:SS]], UTC).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only flows whose capture window starts before this time.
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+}
+
+/// A resolved time window: its bounds (Unix seconds) and the SQL condition on `start`.
+#[derive(Debug, Clone, Default)]
+pub struct Window {
+    /// Lower bound, inclusive.
+    pub since: Option<i64>,
+    /// Upper bound, exclusive.
+    pub until: Option<i64>,
+}
+
+impl WindowArgs {
+    /// Parses the bounds (a bad time is a usage error).
+    pub fn resolve(&self) -> Result<Window> {
+        let parse = |flag: &str, v: &Option<String>| {
+            v.as_deref()
+                .map(vpcflow::present::report::parse_time)
+                .transpose()
+                .map_err(|e| usage(format!("{flag}: {e}")))
+        };
+        Ok(Window {
+            since: parse("--since", &self.since)?,
+            until: parse("--until", &self.until)?,
+        })
+    }
+}
+
+impl Window {
+    /// The condition the view `flows` keeps rows by, if any bound is set.
+    pub fn filter(&self) -> Option<String> {
+        match (self.since, self.until) {
+            (None, None) => None,
+            (Some(s), None) => Some(format!("start >= {s}")),
+            (None, Some(u)) => Some(format!("start < {u}")),
+            (Some(s), Some(u)) => Some(format!("start >= {s} AND start < {u}")),
+        }
+    }
+}
+
+/// Parses `NAME=VALUE` for `--param`.
+pub fn parse_param(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("{s:?} is not NAME=VALUE")),
+    }
+}

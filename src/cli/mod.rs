@@ -1,0 +1,79 @@
+//! The command line's shape: clap definitions of every subcommand and its flags, grouped under
+//! help headings, and the `resolve` step that turns flags into the library's options. Nothing
+//! here runs anything (that is `app`).
+
+pub mod alert;
+pub mod common;
+pub mod convert;
+pub mod query;
+pub mod report;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+const EXAMPLES: &str = "Examples:
+  vpcflow convert 'AWSLogs/**/*.log.gz' -o flows.parquet
+  vpcflow query flows.parquet --name top_talkers
+  vpcflow report logs/ -o traffic.html
+  vpcflow alert logs/ --rule all --smtp smtp://mail.example.org
+  vpcflow completions bash > /etc/bash_completion.d/vpcflow";
+
+/// The whole command line.
+#[derive(Parser)]
+#[command(
+    name = "vpcflow",
+    version,
+    about = "Turn AWS VPC and Transit Gateway flow logs into Parquet, ECS and SQL answers, fast",
+    after_help = EXAMPLES
+)]
+pub struct Cli {
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+    /// Show what happens underneath on stderr (S3 credentials and requests, each input's
+    /// plan); repeat for more detail (-vv), and for the libraries' own messages (-vvv).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+}
+
+/// The subcommands.
+#[derive(Subcommand)]
+pub enum Command {
+    /// Convert flow logs (files, directories, globs, s3://, `-`) into Parquet, a dataset,
+    /// NDJSON, ECS documents or Elasticsearch bulk files.
+    Convert(Box<convert::ConvertArgs>),
+    /// Run SQL over flows (raw logs or Parquet): ad-hoc `--sql`, a canned `--name`, or a `--file`.
+    Query(Box<query::QueryArgs>),
+    /// Evaluate alert rules over flows; print the ones that fire and, with --smtp, email them.
+    Alert(Box<alert::AlertArgs>),
+    /// Write a self-contained HTML traffic report: charts of the summaries, their numbers and SQL.
+    Report(Box<report::ReportArgs>),
+    /// Print a Parquet file's schema, row count and first rows as a table.
+    Show {
+        /// The Parquet file.
+        file: PathBuf,
+        /// How many rows to print.
+        #[arg(short = 'n', long, default_value_t = 20)]
+        rows: usize,
+    },
+    /// Print the Elasticsearch index template for the ECS documents (`--to ecs`/`bulk`).
+    EsTemplate,
+    /// List every known flow log field: AWS name, column, type, version.
+    Fields {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff); `--out DIR` writes one page per subcommand there instead.
+    Man {
+        /// Write vpcflow.1 and vpcflow-SUBCOMMAND.1 into this directory.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+}
