@@ -61,7 +61,7 @@ pub struct TempPath {
 
 /// Who may read a temporary file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
+pub(crate) enum Access {
     /// The owner only (mode 0600): scratch files in a shared directory.
     Private,
     /// As any file this process creates (mode 0666 less the umask): a file that becomes an
@@ -72,7 +72,7 @@ pub enum Access {
 impl TempPath {
     /// Creates a new file named `PREFIX…SUFFIX` (random characters between) in `dir`,
     /// exclusively, and opens it for writing.
-    pub fn file_in(
+    pub(crate) fn file_in(
         dir: &Path,
         prefix: &str,
         suffix: &str,
@@ -99,7 +99,7 @@ impl TempPath {
 
     /// Creates a new directory named `PREFIX…` (random characters after) in `dir`,
     /// exclusively, readable by the owner only. Dropping the guard removes it and all it holds.
-    pub fn dir_in(dir: &Path, prefix: &str) -> io::Result<TempPath> {
+    pub(crate) fn dir_in(dir: &Path, prefix: &str) -> io::Result<TempPath> {
         use std::os::unix::fs::PermissionsExt;
         let mut live = live();
         let path = tempfile::Builder::new()

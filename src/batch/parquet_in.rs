@@ -19,7 +19,7 @@ use crate::format::fields::{self, Kind};
 use crate::format::layout::Column;
 
 /// Rows per batch read from a Parquet input.
-pub const BATCH_ROWS: usize = 64 * 1024;
+pub(crate) const BATCH_ROWS: usize = 64 * 1024;
 
 fn bad(input: &str, reason: String) -> Error {
     Error::Parquet {

@@ -31,7 +31,7 @@ use base64::engine::general_purpose::STANDARD;
 use sha1::{Digest as _, Sha1};
 
 /// Length in bytes of a Community ID v1 string: `1:` followed by 28 base64 characters.
-pub const COMMUNITY_ID_LEN: usize = 30;
+pub(crate) const COMMUNITY_ID_LEN: usize = 30;
 
 /// IANA protocol number of ICMP.
 const ICMP: u8 = 1;
@@ -87,7 +87,7 @@ pub fn write_community_id(
 
 /// The Community ID of a flow as ASCII bytes in a fixed-size array, or `None` when
 /// [`community_id`] would return `None`.
-pub fn community_id_bytes(
+pub(crate) fn community_id_bytes(
     seed: u16,
     proto: u8,
     src_ip: &str,

@@ -341,7 +341,7 @@ impl GeoIp {
     }
 
     /// [`write_geo_members`](Self::write_geo_members) for an already parsed address.
-    pub fn write_geo_members_ip(&self, ip: IpAddr, out: &mut Vec<u8>) {
+    pub(crate) fn write_geo_members_ip(&self, ip: IpAddr, out: &mut Vec<u8>) {
         self.write_ip(ip, None, out);
     }
 

@@ -80,7 +80,7 @@ pub fn classify(sample: &[u8]) -> JsonInput {
 
 /// Why a JSON object of `len` bytes is refused when objects may hold at most `limit`.
 #[cold]
-pub fn object_too_long(len: u64, limit: usize) -> String {
+pub(crate) fn object_too_long(len: u64, limit: usize) -> String {
     format!(
         "JSON object too long: {len} bytes, more than the limit of {limit} (64 × --max-line-bytes)"
     )
@@ -106,7 +106,7 @@ pub struct Group {
 
 impl Group {
     /// The index of the record whose text contains byte `at` of [`Group::text`].
-    pub fn record_at(&self, at: u64) -> usize {
+    pub(crate) fn record_at(&self, at: u64) -> usize {
         self.line_starts
             .partition_point(|&s| s <= at)
             .saturating_sub(1)
@@ -141,7 +141,7 @@ pub struct ExtractCounts {
 }
 
 /// How much of a refused JSON object is kept for messages and the rejects file.
-pub const REFUSED_HEAD_BYTES: usize = 1024;
+pub(crate) const REFUSED_HEAD_BYTES: usize = 1024;
 
 fn cut(raw: &[u8]) -> Vec<u8> {
     raw[..raw.len().min(REFUSED_HEAD_BYTES)].to_vec()

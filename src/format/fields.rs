@@ -767,7 +767,7 @@ pub static FIELDS: &[Field] = &[
 
 /// Not a flow log field: the int64 column of each record's byte offset in its input, added when
 /// bulk output asks for provenance (`log.offset`). Never matched by name in a layout.
-pub static OFFSET_FIELD: Field = f(
+pub(crate) static OFFSET_FIELD: Field = f(
     "__offset",
     "__offset",
     Int64,
@@ -786,7 +786,7 @@ const ALIASES: &[(&str, &str)] = &[
 
 /// Looks a field up by any accepted spelling: `pkt-srcaddr`, `pkt_srcaddr`, `${pkt-srcaddr}`,
 /// any ASCII case. Returns `None` for names the registry doesn't know.
-pub fn lookup(name: &str) -> Option<&'static Field> {
+pub(crate) fn lookup(name: &str) -> Option<&'static Field> {
     let name = name
         .strip_prefix("${")
         .and_then(|n| n.strip_suffix('}'))
@@ -810,7 +810,7 @@ pub fn lookup(name: &str) -> Option<&'static Field> {
 }
 
 /// Looks a field up by its column name (`pkt_srcaddr`).
-pub fn by_column(column: &str) -> Option<&'static Field> {
+pub(crate) fn by_column(column: &str) -> Option<&'static Field> {
     FIELDS.iter().find(|f| f.column == column)
 }
 

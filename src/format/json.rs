@@ -46,7 +46,7 @@ fn next_escape(bytes: &[u8], mut from: usize) -> Option<usize> {
 }
 
 /// Whether any byte of `bytes` must be escaped in a JSON string.
-pub fn needs_escape(bytes: &[u8]) -> bool {
+pub(crate) fn needs_escape(bytes: &[u8]) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{
@@ -88,7 +88,7 @@ use crate::format::calendar::civil_from_days;
 /// Appends `s` with JSON string escaping, without quotes (controls, `"` and backslash escaped;
 /// everything else, non-ASCII included, copied as UTF-8).
 #[inline]
-pub fn push_escaped(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn push_escaped(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     let mut start = 0;
     while let Some(i) = next_escape(bytes, start) {
@@ -113,7 +113,7 @@ pub fn push_escaped(out: &mut Vec<u8>, s: &str) {
 
 /// Appends `s` as a JSON string literal (quotes included).
 #[inline]
-pub fn push_json_str(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn push_json_str(out: &mut Vec<u8>, s: &str) {
     out.reserve(s.len() + 2);
     out.push(b'"');
     push_escaped(out, s);
@@ -122,7 +122,7 @@ pub fn push_json_str(out: &mut Vec<u8>, s: &str) {
 
 /// `"name":` with `name` escaped: a member name from data (a column name), made once per schema
 /// or batch and written with [`Obj::key_json`].
-pub fn member_name(name: &str) -> Vec<u8> {
+pub(crate) fn member_name(name: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(name.len() + 3);
     push_json_str(&mut k, name);
     k.push(b':');
@@ -130,7 +130,7 @@ pub fn member_name(name: &str) -> Vec<u8> {
 }
 
 /// Writes one JSON object's members, handling the commas.
-pub struct Obj<'b> {
+pub(crate) struct Obj<'b> {
     /// The output.
     pub out: &'b mut Vec<u8>,
     /// No member written yet.
@@ -173,7 +173,7 @@ impl<'b> Obj<'b> {
     /// Writes a member name made by [`member_name`] (a JSON string literal and `:`), after a
     /// comma unless first, and returns the output for the value.
     #[inline(always)]
-    pub fn key_json(&mut self, name: &[u8]) -> &mut Vec<u8> {
+    pub(crate) fn key_json(&mut self, name: &[u8]) -> &mut Vec<u8> {
         if !self.first {
             self.out.push(b',');
         }
@@ -200,27 +200,27 @@ impl<'b> Obj<'b> {
     }
     /// A string member whose name was made by [`member_name`].
     #[inline(always)]
-    pub fn str_json_key(&mut self, name: &[u8], v: &str) {
+    pub(crate) fn str_json_key(&mut self, name: &[u8], v: &str) {
         let clean = self.clean;
         Self::push_str_value(self.key_json(name), clean, v);
     }
     /// An integer member whose name was made by [`member_name`].
     #[inline(always)]
-    pub fn int_json_key(&mut self, name: &[u8], v: i64) {
+    pub(crate) fn int_json_key(&mut self, name: &[u8], v: i64) {
         let mut b = itoa::Buffer::new();
         let s = b.format(v);
         push_bytes(self.key_json(name), s.as_bytes());
     }
     /// A string member, if present.
     #[inline(always)]
-    pub fn opt_str(&mut self, k: &str, v: Option<&str>) {
+    pub(crate) fn opt_str(&mut self, k: &str, v: Option<&str>) {
         if let Some(v) = v {
             self.str(k, v);
         }
     }
     /// An integer member.
     #[inline(always)]
-    pub fn int(&mut self, k: &str, v: i64) {
+    pub(crate) fn int(&mut self, k: &str, v: i64) {
         let mut b = itoa::Buffer::new();
         let s = b.format(v);
         push_bytes(self.key(k), s.as_bytes());

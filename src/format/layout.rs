@@ -39,7 +39,7 @@ impl Column {
     }
 
     /// Value domain checked on every record.
-    pub fn domain(&self) -> Domain {
+    pub(crate) fn domain(&self) -> Domain {
         match self {
             Column::Known(f) => f.domain,
             Column::Unknown(_) => Domain::Any,
@@ -184,7 +184,7 @@ pub enum Shape {
 
 impl Shape {
     /// Whether `tok` fits; `-` (no value) fits every shape.
-    pub fn fits(self, tok: &[u8]) -> bool {
+    pub(crate) fn fits(self, tok: &[u8]) -> bool {
         if tok == b"-" {
             return true;
         }
@@ -519,14 +519,17 @@ impl Standard {
     }
 
     /// The standard layout with `n` tokens, if any.
-    pub fn by_count(n: usize) -> Option<&'static Standard> {
+    pub(crate) fn by_count(n: usize) -> Option<&'static Standard> {
         STANDARD.iter().find(|s| s.fields.len() == n)
     }
 }
 
 /// Which standard layout a header-less line's tokens fit, checking count and every token's shape.
 /// On a mismatch, says which token failed.
-pub fn match_standard(line: &[u8], spans: &[(u32, u32)]) -> Result<&'static Standard, String> {
+pub(crate) fn match_standard(
+    line: &[u8],
+    spans: &[(u32, u32)],
+) -> Result<&'static Standard, String> {
     let Some(std) = Standard::by_count(spans.len()) else {
         return Err(format!(
             "{} tokens, and no header or --fields says what they are; the standard layouts have 6, 14, 17, 21, 29, 36, 39 or 40",

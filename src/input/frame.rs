@@ -14,7 +14,7 @@ pub enum Piece {
 
 /// The piece starting at or after `from` (white space skipped); `None` when the rest is blank or
 /// the piece doesn't end within `buf`.
-pub fn next_piece(buf: &[u8], from: usize) -> Option<Piece> {
+pub(crate) fn next_piece(buf: &[u8], from: usize) -> Option<Piece> {
     let start = from + buf[from..].iter().position(|b| !b.is_ascii_whitespace())?;
     if buf[start] != b'{' {
         // Stray text runs to the next object or line feed.

@@ -13,7 +13,7 @@ use crate::input::Input;
 use crate::input::sniff::{is_gzip, read_up_to};
 
 /// A line-aligned run of bytes from an input.
-pub struct Block {
+pub(crate) struct Block {
     data: BlockData,
     len: usize,
     /// Byte offset of the block's first byte in the (decompressed) input.
@@ -300,7 +300,7 @@ impl Blocks {
     }
 
     /// Reads the rest of the input up to `boundary` (a stream keeps what [`Blocks::peek`] read).
-    pub fn set_boundary(&mut self, boundary: Boundary) {
+    pub(crate) fn set_boundary(&mut self, boundary: Boundary) {
         match self {
             Blocks::Mapped { boundary: b, .. } => *b = boundary,
             Blocks::Stream(s) => s.boundary = boundary,

@@ -83,7 +83,7 @@ where
 }
 
 /// Splits `s3://bucket/key` into bucket and key.
-pub fn parse_url(url: &str) -> Result<(String, String), Error> {
+pub(crate) fn parse_url(url: &str) -> Result<(String, String), Error> {
     let rest = url
         .strip_prefix("s3://")
         .ok_or_else(|| Error::Usage(format!("{url}: not an s3:// URL")))?;
@@ -165,7 +165,7 @@ pub fn region() -> &'static str {
 /// `log.file.path`: `https://BUCKET.s3.REGION.amazonaws.com/KEY`, the key percent-encoded as
 /// in a URL path (UTF-8 bytes other than letters, digits, `-._~` and `/` as `%XX`). The AWS
 /// form is written even when objects are read through `--endpoint-url`.
-pub fn object_url(bucket: &str, region: &str, key: &str) -> String {
+pub(crate) fn object_url(bucket: &str, region: &str, key: &str) -> String {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut url = format!("https://{bucket}.s3.{region}.amazonaws.com/");
     for &b in key.as_bytes() {
@@ -214,21 +214,47 @@ fn store(bucket: &str, endpoint: Option<&str>) -> Result<Arc<AmazonS3>, Error> {
             b = b.with_token(t);
         }
     }
-    b = b.with_region(region_from(&profile));
+    let region = region_from(&profile);
+    b = b.with_region(&region);
     let endpoint = endpoint
         .map(str::to_string)
         .or_else(|| env("AWS_ENDPOINT_URL_S3"))
         .or_else(|| env("AWS_ENDPOINT_URL"))
         .or_else(|| profile.get("endpoint_url").cloned());
-    if let Some(e) = endpoint {
+    if let Some(e) = &endpoint {
         b = b.with_allow_http(e.starts_with("http://")).with_endpoint(e);
     }
+    log::info!(
+        "s3://{bucket}: credentials from {}; region {region}; endpoint {}",
+        credential_source(&profile),
+        endpoint.as_deref().unwrap_or("AWS")
+    );
     let s = Arc::new(b.build().map_err(|e| Error::Input {
         input: format!("s3://{bucket}"),
         reason: e.to_string(),
     })?);
     stores.insert(key, s.clone());
     Ok(s)
+}
+
+/// Where the S3 client's credentials come from, as the chain in the module documentation
+/// decides (for `-v`).
+fn credential_source(profile: &HashMap<String, String>) -> String {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    if env("AWS_ACCESS_KEY_ID").is_some() {
+        "the environment (AWS_ACCESS_KEY_ID)".into()
+    } else if profile.contains_key("aws_access_key_id") {
+        let name = env("AWS_PROFILE").unwrap_or_else(|| "default".into());
+        format!("the shared credentials/config files (profile {name})")
+    } else if env("AWS_WEB_IDENTITY_TOKEN_FILE").is_some() {
+        "web identity (AWS_WEB_IDENTITY_TOKEN_FILE)".into()
+    } else if env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI").is_some()
+        || env("AWS_CONTAINER_CREDENTIALS_FULL_URI").is_some()
+    {
+        "the ECS container credentials endpoint".into()
+    } else {
+        "the EC2 instance role (instance metadata), if there is one".into()
+    }
 }
 
 /// The objects an `s3://` argument names, in key order: the object itself if the key names one,
@@ -306,6 +332,7 @@ pub fn expand(url: &str, select: &Select, endpoint: Option<&str>) -> Result<Vec<
 
 /// Streams an object's bytes.
 pub fn reader(obj: &S3Object) -> io::Result<Box<dyn Read + Send>> {
+    log::debug!("GET {} ({} bytes)", obj.url, obj.size);
     let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<bytes::Bytes>>(8);
     let store = obj.store.clone();
     let path = object_path(&obj.key);
@@ -429,7 +456,7 @@ pub fn samples(objs: &[&S3Object], limit: usize) -> Vec<io::Result<Vec<u8>>> {
 
 /// Copies an object into a new temporary file in `TMPDIR` (for Parquet, which is read by random
 /// access); the file is removed when the returned guard is dropped (or on Ctrl-C).
-pub fn download(obj: &S3Object) -> io::Result<TempPath> {
+pub(crate) fn download(obj: &S3Object) -> io::Result<TempPath> {
     let (guard, mut f) = TempPath::file_in(
         &std::env::temp_dir(),
         ".vpcflow-s3-",

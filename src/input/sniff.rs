@@ -5,22 +5,22 @@ use std::io::{self, Read};
 use std::path::Path;
 
 /// The first two bytes of every gzip member.
-pub const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+pub(crate) const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// Whether bytes that start an input are gzip.
-pub fn is_gzip(head: &[u8]) -> bool {
+pub(crate) fn is_gzip(head: &[u8]) -> bool {
     head.starts_with(&GZIP_MAGIC)
 }
 
 /// Whether bytes that start an input are a Parquet file.
-pub fn is_parquet(head: &[u8]) -> bool {
+pub(crate) fn is_parquet(head: &[u8]) -> bool {
     head.starts_with(b"PAR1")
 }
 
 /// Whether the local file at `path` is Parquet, by its magic bytes. A pipe, FIFO or device is
 /// never Parquet here: it is read once, as a stream of text, and opening it to look would lose
 /// what it holds.
-pub fn is_parquet_file(path: &Path) -> io::Result<bool> {
+pub(crate) fn is_parquet_file(path: &Path) -> io::Result<bool> {
     if !std::fs::metadata(path)?.is_file() {
         return Ok(false);
     }

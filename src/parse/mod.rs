@@ -12,7 +12,7 @@ pub mod chunk;
 /// Why a line or a token was refused. Small and `Copy`, so the hot path can return it cheaply;
 /// the decoder adds file, line and field when it reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenError {
+pub(crate) enum TokenError {
     /// Not a plain decimal number.
     NotInteger,
     /// A decimal number larger than the column allows.
@@ -37,14 +37,14 @@ impl TokenError {
 
 /// Whether `b` separates tokens.
 #[inline(always)]
-pub fn is_sep(b: u8) -> bool {
+pub(crate) fn is_sep(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
 
 /// The record after the ISO 8601 timestamp CloudWatch Logs writes before each record in its
 /// exports to S3 (`2026-11-25T20:00:00.000Z 2 123456789012 eni-…`); `None` when the line doesn't
 /// start with such a timestamp.
-pub fn strip_export_timestamp(line: &[u8]) -> Option<&[u8]> {
+pub(crate) fn strip_export_timestamp(line: &[u8]) -> Option<&[u8]> {
     let end = line.iter().position(|&b| is_sep(b)).unwrap_or(line.len());
     let ts = &line[..end];
     let date_ok = ts.len() >= 11
@@ -73,7 +73,7 @@ pub fn strip_export_timestamp(line: &[u8]) -> Option<&[u8]> {
 
 /// Strips a trailing `\r` (CRLF line ends) and surrounding spaces/tabs.
 #[inline]
-pub fn trim_line(mut line: &[u8]) -> &[u8] {
+pub(crate) fn trim_line(mut line: &[u8]) -> &[u8] {
     while let [rest @ .., last] = line {
         if *last == b'\r' || is_sep(*last) {
             line = rest;
@@ -107,7 +107,7 @@ fn sep_mask(w: u64) -> u64 {
 /// Returns the total number of tokens in the line, which may exceed `out.len()`; only the first
 /// `out.len()` spans are written then. Scans eight bytes at a time for the end of a token.
 #[inline]
-pub fn tokenize(line: &[u8], out: &mut [(u32, u32)]) -> usize {
+pub(crate) fn tokenize(line: &[u8], out: &mut [(u32, u32)]) -> usize {
     let mut n = 0usize;
     let mut i = 0usize;
     let len = line.len();
@@ -145,7 +145,7 @@ pub fn tokenize(line: &[u8], out: &mut [(u32, u32)]) -> usize {
 
 /// Parses plain unsigned decimal (`0`, `42`, `007`) with an upper bound.
 #[inline]
-pub fn parse_uint(tok: &[u8], max: u64) -> Result<u64, TokenError> {
+pub(crate) fn parse_uint(tok: &[u8], max: u64) -> Result<u64, TokenError> {
     let Some(&first) = tok.first() else {
         return Err(TokenError::NotInteger);
     };
@@ -219,14 +219,14 @@ pub fn push_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
 /// Whether `tok` is a dotted-quad IPv4 address exactly as `Ipv4Addr::from_str` accepts it
 /// (four decimal octets ≤ 255, no leading zeros except `0` itself).
 #[inline]
-pub fn is_ipv4(tok: &[u8]) -> bool {
+pub(crate) fn is_ipv4(tok: &[u8]) -> bool {
     ipv4_value(tok).is_some()
 }
 
 /// The address `tok` spells, if it is a dotted-quad IPv4 address exactly as
 /// `Ipv4Addr::from_str` accepts it (as a big-endian number, `u32::from(Ipv4Addr)`).
 #[inline]
-pub fn ipv4_value(tok: &[u8]) -> Option<u32> {
+pub(crate) fn ipv4_value(tok: &[u8]) -> Option<u32> {
     if tok.len() < 7 || tok.len() > 15 {
         return None;
     }
@@ -262,7 +262,7 @@ pub fn ipv4_value(tok: &[u8]) -> Option<u32> {
 /// accepts, `Ipv6Addr::from_str` accepts with the same value; forms it leaves to the standard
 /// parser (a trailing dotted quad, anything unusual) give None.
 #[inline]
-pub fn ipv6_value(tok: &[u8]) -> Option<u128> {
+pub(crate) fn ipv6_value(tok: &[u8]) -> Option<u128> {
     if tok.len() < 2 || tok.len() > 39 {
         return None;
     }
@@ -331,7 +331,7 @@ pub fn ipv6_value(tok: &[u8]) -> Option<u128> {
 
 /// Whether `tok` is an IPv4 or IPv6 address as the standard library parses it.
 #[inline]
-pub fn is_ip(tok: &[u8]) -> bool {
+pub(crate) fn is_ip(tok: &[u8]) -> bool {
     if is_ipv4(tok) || ipv6_value(tok).is_some() {
         return true;
     }

@@ -178,7 +178,11 @@ impl Decoder {
 
     /// [`Decoder::run`], telling the consumer also where each input's batches end
     /// ([`Event::InputDone`], after its last batch), for outputs that record what is done.
-    pub fn run_events<B>(mut self, on_event: B, observer: &mut dyn Observer) -> Result<Stats, Error>
+    pub(crate) fn run_events<B>(
+        mut self,
+        on_event: B,
+        observer: &mut dyn Observer,
+    ) -> Result<Stats, Error>
     where
         B: FnMut(Event) -> Result<(), Error> + Send,
     {
@@ -257,6 +261,13 @@ impl Decoder {
         } else {
             self.pool.current_num_threads().clamp(1, MAX_READERS)
         };
+        log::debug!(
+            "{} inputs: {readers} reader threads, {} parser threads, {} byte chunks, {} byte windows",
+            work.len(),
+            self.pool.current_num_threads(),
+            self.opts.chunk_bytes,
+            self.opts.window_bytes
+        );
         let next = std::sync::atomic::AtomicUsize::new(0);
         // The input the parser is on (usize::MAX once it's done): readers start an input only
         // while it is at most `readers` inputs ahead, so memory stays bounded however many

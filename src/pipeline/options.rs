@@ -43,7 +43,7 @@ impl Options {
 
     /// The longest JSON object of a CloudWatch Logs or Firehose input (one payload holds many
     /// records).
-    pub fn max_object_bytes(&self) -> usize {
+    pub(crate) fn max_object_bytes(&self) -> usize {
         self.max_line_bytes.saturating_mul(64)
     }
 }

@@ -25,6 +25,17 @@ pub(crate) enum Plan {
     Parquet(Vec<(usize, String)>, std::path::PathBuf),
 }
 
+impl Plan {
+    /// How the input will be read, for `-v`.
+    fn describe(&self) -> String {
+        match self {
+            Plan::Text(p) => format!("text, layout from {}", p.describe),
+            Plan::Json(p) => format!("JSON envelopes, layout from {}", p.describe),
+            Plan::Parquet(map, _) => format!("Parquet, {} columns mapped", map.len()),
+        }
+    }
+}
+
 /// An input planned for the run.
 pub(crate) struct Planned {
     pub(crate) input: Input,
@@ -101,6 +112,7 @@ pub(crate) fn plan(inputs: Vec<Input>, opts: &Options) -> Planning {
         );
         match plan {
             Ok(plan) => {
+                log::info!("{name}: {}", plan.describe());
                 planned.push(Planned {
                     input,
                     name,
@@ -309,6 +321,6 @@ fn peek_once(
 }
 
 /// Names of the columns that hold a CloudWatch Logs payload's log group and stream.
-pub const LOG_GROUP_COLUMN: &str = "log_group";
+pub(crate) const LOG_GROUP_COLUMN: &str = "log_group";
 /// See [`LOG_GROUP_COLUMN`].
-pub const LOG_STREAM_COLUMN: &str = "log_stream";
+pub(crate) const LOG_STREAM_COLUMN: &str = "log_stream";

@@ -233,7 +233,7 @@ pub fn parse_time(s: &str) -> Result<i64, String> {
 }
 
 /// The smallest of the usual bucket widths that gives at most [`MAX_BUCKETS`] buckets.
-pub fn bucket_seconds(span: i64) -> i64 {
+pub(crate) fn bucket_seconds(span: i64) -> i64 {
     const NICE: [i64; 12] = [
         60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400,
     ];

@@ -27,7 +27,7 @@ use super::{Engine, QueryError};
 pub const KEPT_ROWS: usize = 1000;
 
 /// Severities, least to most severe.
-pub const SEVERITIES: [&str; 5] = ["info", "low", "medium", "high", "critical"];
+pub(crate) const SEVERITIES: [&str; 5] = ["info", "low", "medium", "high", "critical"];
 
 /// A parsed alert rule.
 #[derive(Debug, Clone)]

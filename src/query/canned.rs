@@ -19,10 +19,10 @@
 use std::fmt;
 
 /// Every `queries/*.sql` file, as (name, text), in name order.
-pub static CANNED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/queries.rs"));
+pub(crate) static CANNED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/queries.rs"));
 
 /// Every `queries/alerts/*.sql` file (alert rules), as (name, text), in name order.
-pub static ALERTS: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/alerts.rs"));
+pub(crate) static ALERTS: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/alerts.rs"));
 
 /// The type of a parameter, which decides how its value is written into the SQL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -307,7 +307,7 @@ pub fn canned() -> Vec<QueryFile> {
 }
 
 /// Parses a compiled-in table of query files.
-pub fn parse_all(table: &[(&str, &str)]) -> Vec<QueryFile> {
+pub(crate) fn parse_all(table: &[(&str, &str)]) -> Vec<QueryFile> {
     table
         .iter()
         .map(|(name, text)| {

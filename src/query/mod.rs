@@ -475,6 +475,7 @@ impl Engine {
         if let Some(f) = &opts.filter {
             view += &format!(" WHERE {f}");
         }
+        log::debug!("{view}");
         runtime.block_on(async { ctx.sql(&view).await?.collect().await })?;
         Ok(Engine {
             ctx,

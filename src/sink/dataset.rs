@@ -27,9 +27,9 @@ use crate::input::Input;
 use crate::pipeline::InputDone;
 
 /// The manifest's file name in the dataset directory.
-pub const MANIFEST: &str = "_vpcflow_manifest.jsonl";
+pub(crate) const MANIFEST: &str = "_vpcflow_manifest.jsonl";
 /// The directory name Hive, Spark, Trino and DuckDB use for a null (or empty) partition value.
-pub const DEFAULT_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
+pub(crate) const DEFAULT_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
 /// Longest partition directory value kept as is (longer ones are cut and given a hash).
 const MAX_VALUE_LEN: usize = 128;
 
@@ -98,7 +98,7 @@ pub fn parse_partition_by(args: &[String]) -> Result<Vec<PartKey>, Error> {
 /// parent: bytes outside `[A-Za-z0-9_.-]` are percent-encoded (as Hive does; readers decode
 /// them), a leading `.` too (no `.`, `..` or hidden directory), an empty value is the default
 /// partition, and a value longer than 128 bytes is cut and given a hash of the whole value.
-pub fn hive_escape(value: &str) -> String {
+pub(crate) fn hive_escape(value: &str) -> String {
     if value.is_empty() {
         return DEFAULT_PARTITION.to_string();
     }
@@ -132,7 +132,7 @@ pub fn hive_escape(value: &str) -> String {
 
 /// What identifies an input's content, to tell a re-run whether it changed.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Identity {
+pub(crate) struct Identity {
     /// Path or URL.
     pub name: String,
     /// Size in bytes.
@@ -147,7 +147,7 @@ pub struct Identity {
 }
 
 /// The identity of an input; `None` for standard input, which is never skipped.
-pub fn identity(input: &Input) -> Option<Identity> {
+pub(crate) fn identity(input: &Input) -> Option<Identity> {
     match input {
         Input::Stdin => None,
         Input::Path(p) => {
@@ -173,7 +173,7 @@ pub fn identity(input: &Input) -> Option<Identity> {
 
 /// One input of a committed unit.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct InputRecord {
+pub(crate) struct InputRecord {
     /// Which input, as it was read.
     #[serde(flatten)]
     pub id: Identity,
@@ -193,7 +193,7 @@ pub struct InputRecord {
 
 /// A committed unit: one manifest line.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct Unit {
+pub(crate) struct Unit {
     /// Unit number (part files carry it).
     pub unit: u64,
     /// Its inputs, in order.
@@ -250,7 +250,7 @@ pub struct Resume {
 
 /// The file a run holds locked while it writes a dataset, so two runs never write one
 /// directory at once (kept afterwards: removing it could let two later runs lock two files).
-pub const LOCK: &str = "_vpcflow.lock";
+pub(crate) const LOCK: &str = "_vpcflow.lock";
 
 /// Takes the dataset directory's lock, or says that another run holds it.
 fn lock_dir(dir: &Path) -> Result<File, Error> {
@@ -606,7 +606,7 @@ impl Fx {
 type FastHash = std::hash::BuildHasherDefault<Fx>;
 
 /// Writes a directory dataset: see the module documentation.
-pub struct DatasetSink {
+pub(crate) struct DatasetSink {
     dir: PathBuf,
     schema: SchemaRef,
     opts: DatasetOptions,
@@ -1120,7 +1120,7 @@ impl DatasetSink {
 
     /// Records that an input's rows have all been written; commits the unit when it is big
     /// enough.
-    pub fn input_done(&mut self, done: &InputDone) -> Result<(), Error> {
+    pub(crate) fn input_done(&mut self, done: &InputDone) -> Result<(), Error> {
         let (id, stdin) = match identity(&done.input) {
             Some(id) => (id, false),
             None => (

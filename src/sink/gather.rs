@@ -47,7 +47,7 @@ pub fn counts(dests: &[(usize, Dest<'_>)], groups: usize) -> Result<Vec<usize>, 
 /// one array per group, keeping their order; `counts` is what [`counts`] gives for these
 /// destinations (the same for every column of the batches, so it is computed once). Groups
 /// that receive no rows get empty arrays.
-pub fn scatter(
+pub(crate) fn scatter(
     sources: &[(&dyn Array, Dest<'_>)],
     counts: &[usize],
 ) -> Result<Vec<ArrayRef>, ArrowError> {

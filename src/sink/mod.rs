@@ -96,7 +96,7 @@ pub(crate) fn parent_dir(path: &Path) -> &Path {
 
 /// Syncs a directory, so that the names just created or renamed in it survive a power loss
 /// (the files' own data is synced separately, before they are renamed).
-pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
+pub(crate) fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
 }
 

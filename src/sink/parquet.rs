@@ -77,7 +77,7 @@ pub const CLUSTER_ROWS: usize = 1 << 17;
 /// About how many bytes of Arrow data make one byte of our Parquet (5M generated default
 /// records: about 710 MB in Arrow, 82 MB of Parquet), for sizing files whose rows are still
 /// held.
-pub const ARROW_TO_PARQUET: usize = 8;
+pub(crate) const ARROW_TO_PARQUET: usize = 8;
 
 /// Columns whose values are close to unique per record: no dictionary.
 const NO_DICTIONARY: &[&str] = &[
@@ -361,7 +361,7 @@ impl<W: Write + Send> ParquetSink<W> {
 
     /// About how large the file is so far: bytes written plus the current row group's encoded
     /// pages; rows held for `sort_by` count as their Arrow size over [`ARROW_TO_PARQUET`].
-    pub fn estimated_bytes(&self) -> usize {
+    pub(crate) fn estimated_bytes(&self) -> usize {
         self.file.bytes_written()
             + self.writers.as_ref().map_or(0, |ws| {
                 ws.iter().map(|w| w.get_estimated_total_bytes()).sum()

@@ -45,11 +45,11 @@ pub const ORDER: SortOptions = SortOptions {
 
 /// Writes an ordered run (`batch`, of `schema`) to a new Parquet file named `name` in errors.
 /// The Parquet writer provides it, so this module needs nothing of the writer.
-pub type WriteRun =
+pub(crate) type WriteRun =
     fn(file: File, name: &str, schema: SchemaRef, batch: &RecordBatch) -> Result<(), Error>;
 
 /// Collects a file's rows and hands them back ordered: see the module documentation.
-pub struct Sorter {
+pub(crate) struct Sorter {
     schema: SchemaRef,
     keys: Vec<usize>,
     converter: RowConverter,
@@ -108,12 +108,12 @@ impl Sorter {
     }
 
     /// Rows taken so far.
-    pub fn rows_taken(&self) -> usize {
+    pub(crate) fn rows_taken(&self) -> usize {
         self.taken_rows
     }
 
     /// Arrow bytes taken so far.
-    pub fn bytes_taken(&self) -> usize {
+    pub(crate) fn bytes_taken(&self) -> usize {
         self.taken_bytes
     }
 

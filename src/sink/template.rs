@@ -88,7 +88,7 @@ const ECS_FIELDS: &[(&str, &str)] = &[
 ];
 
 /// Every field path of the documents with its Elasticsearch type.
-pub fn field_types() -> Vec<(String, &'static str)> {
+pub(crate) fn field_types() -> Vec<(String, &'static str)> {
     let mut out: Vec<(String, &'static str)> = ECS_FIELDS
         .iter()
         .map(|(p, t)| (p.to_string(), *t))
