@@ -13,7 +13,7 @@ use crate::input::Input;
 use crate::input::sniff::{is_gzip, read_up_to};
 
 /// A line-aligned run of bytes from an input.
-pub(crate) struct Block {
+pub struct Block {
     data: BlockData,
     len: usize,
     /// Byte offset of the block's first byte in the (decompressed) input.
