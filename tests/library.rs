@@ -12,12 +12,15 @@ use vpcflow::input::Input;
 use vpcflow::pipeline::{Collected, Conversion, Decoder, InputDone, Options, Sink, Written};
 use vpcflow::sink::{Output, OutputFormat, SinkOptions};
 
+/// What `Keep` saw when finished: rows, (input, records, refused) per input, and `commit`.
+type Seen = (usize, Vec<(String, u64, u64)>, bool);
+
 /// A sink of our own: keeps the rows and the order inputs finished in.
 #[derive(Default)]
 struct Keep {
     rows: usize,
     done: Vec<(String, u64, u64)>,
-    finished: std::sync::Arc<std::sync::Mutex<Option<(usize, Vec<(String, u64, u64)>, bool)>>>,
+    finished: std::sync::Arc<std::sync::Mutex<Option<Seen>>>,
 }
 
 impl Sink for Keep {
