@@ -7,7 +7,8 @@
 #
 # The commands are the conversions of benches/compare.sh (5M default records and 1M all-fields
 # records to Parquet) and of benches/ecs.sh (the 1M all-fields records as ECS NDJSON to
-# /dev/null), on the shared generator's data in BENCH_DATA (default /tmp/vpcflow-bench; made
+# /dev/null), and the queries of benches/query.sh's kind (top talkers over the 5M records' raw
+# text, and over their Parquet as A's convert writes it), on the shared generator's data in BENCH_DATA (default /tmp/vpcflow-bench; made
 # if missing). Environment: RUNS (default 5), THREADS (default 2).
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,7 +29,11 @@ CMDS=(
     "parquet-default-5m|convert $DATA/default-5m.log -o $out/o.parquet -q --threads $THREADS"
     "parquet-all-1m|convert $DATA/all-1m.log -o $out/o.parquet -q --threads $THREADS"
     "ecs-all-1m|convert $DATA/all-1m.log --to ecs -o - -q --threads $THREADS"
+    "query-raw-5m|query $DATA/default-5m.log --name top_talkers --format csv -q --threads $THREADS"
+    "query-parquet-5m|query $out/ref.parquet --name top_talkers --format csv -q --threads $THREADS"
+    "query-raw-5m-rejected|query $DATA/default-5m.log --name rejected_by_port --format csv -q --threads $THREADS"
 )
+"$A" convert "$DATA/default-5m.log" -o "$out/ref.parquet" -q --threads "$THREADS"
 declare -A W C
 run() { # bin key args...
     local bin=$1 key=$2; shift 2

@@ -38,6 +38,16 @@ impl Input {
 /// the rest is walked; a file named on the command line that doesn't exist stays an error. A
 /// file reached more than once in one walk through links is an input once (the file reached
 /// without links is preferred).
+///
+/// ```
+/// use vpcflow::input::{Input, expand};
+///
+/// let mut warnings = Vec::new();
+/// let inputs = expand(&["testdata/query/logs".into(), "-".into()], &mut warnings)?;
+/// assert!(matches!(&inputs[0], Input::Path(p) if p.ends_with("hot.log")));
+/// assert_eq!(inputs.last(), Some(&Input::Stdin));
+/// # Ok::<(), vpcflow::Error>(())
+/// ```
 pub fn expand(args: &[String], warnings: &mut Vec<String>) -> Result<Vec<Input>, Error> {
     expand_selected(args, &Select::default(), warnings)
 }

@@ -2,18 +2,22 @@
 //! (every output implements it: Parquet file, dataset, NDJSON, ECS, bulk files), and the run
 //! returns a [`Report`] of counts, failed inputs and what was written.
 //!
-//! ```no_run
+//! ```
 //! use vpcflow::input::Input;
-//! use vpcflow::pipeline::{Collected, Conversion, Decoder, Options};
+//! use vpcflow::pipeline::{Collected, Conversion, Decoder, Options, Written};
 //! use vpcflow::sink::{Output, OutputFormat, SinkOptions};
 //!
 //! # fn main() -> Result<(), vpcflow::Error> {
-//! let decoder = Decoder::new(vec![Input::Path("flows.log.gz".into())], Options::default())?;
-//! let output = Output::File("flows.parquet".into());
+//! # let dir = tempfile::tempdir().unwrap();
+//! # let out = dir.path().join("flows.parquet");
+//! let input = Input::Path("testdata/sample-default.log".into());
+//! let decoder = Decoder::new(vec![input], Options::default())?;
+//! let output = Output::File(out.clone());
 //! let sink = vpcflow::sink::open(output, OutputFormat::Parquet, decoder.schema(), SinkOptions::default())?;
 //! let mut seen = Collected { keep_rejects: 10, ..Collected::default() };
 //! let report = Conversion::new(decoder).run(sink, &mut seen)?;
 //! assert_eq!(report.stats.records, report.stats.rows_written + report.stats.rejected);
+//! assert_eq!((report.stats.rows_written, report.written), (40, Written::File(out)));
 //! # Ok(()) }
 //! ```
 

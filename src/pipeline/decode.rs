@@ -380,10 +380,7 @@ impl Decoder {
                             .collect()
                     });
                     for out in outputs {
-                        stats.records += out.records;
-                        stats.rejected += out.rejects.len() as u64;
-                        stats.header_lines += out.headers;
-                        stats.blank_lines += out.blank;
+                        stats.count_chunk(&out);
                         for r in &out.rejects {
                             observer.reject(&RejectReport {
                                 input: &name,
@@ -404,17 +401,18 @@ impl Decoder {
                     }
                     if let Some(o) = &block.oversized {
                         line_base += 1;
-                        stats.records += 1;
-                        stats.rejected += 1;
                         let reason = batch::line_too_long(o.len, self.opts.max_line_bytes);
-                        observer.reject(&RejectReport {
-                            input: &name,
-                            line: line_base,
-                            offset: o.offset,
-                            reason: &reason,
-                            raw: &o.head,
-                        });
-                        self.check_rejects(stats, &name, line_base, &reason)?;
+                        self.refuse_one(
+                            stats,
+                            &mut observer,
+                            &RejectReport {
+                                input: &name,
+                                line: line_base,
+                                offset: o.offset,
+                                reason: &reason,
+                                raw: &o.head,
+                            },
+                        )?;
                     }
                     offset = block.end();
                     stats.bytes_read += block.end() - block.offset;
@@ -498,26 +496,24 @@ impl Decoder {
                         reason,
                         raw,
                     } => {
-                        stats.records += 1;
-                        stats.rejected += 1;
                         let reason = format!("{reason} (JSON object at byte {offset})");
-                        observer.reject(&RejectReport {
-                            input: name,
-                            line: record + 1,
-                            offset: *offset,
-                            reason: &reason,
-                            raw,
-                        });
-                        self.check_rejects(stats, name, record + 1, &reason)?;
+                        self.refuse_one(
+                            stats,
+                            observer,
+                            &RejectReport {
+                                input: name,
+                                line: record + 1,
+                                offset: *offset,
+                                reason: &reason,
+                                raw,
+                            },
+                        )?;
                         continue;
                     }
                     envelope::Extracted::Records(g) => g,
                 };
                 while let Some((_, out)) = outputs.next_if(|(j, _)| *j == i) {
-                    stats.records += out.records;
-                    stats.rejected += out.rejects.len() as u64;
-                    stats.header_lines += out.headers;
-                    stats.blank_lines += out.blank;
+                    stats.count_chunk(&out);
                     for r in &out.rejects {
                         let k = g.record_at(r.offset);
                         let line = g.first_record + k as u64 + 1;
@@ -541,21 +537,22 @@ impl Decoder {
             if let Some(o) = &block.oversized {
                 let record = counts.records;
                 counts.records += 1;
-                stats.records += 1;
-                stats.rejected += 1;
                 let reason = format!(
                     "{} (JSON object at byte {})",
                     envelope::object_too_long(o.len, self.opts.max_object_bytes()),
                     o.offset
                 );
-                observer.reject(&RejectReport {
-                    input: name,
-                    line: record + 1,
-                    offset: o.offset,
-                    reason: &reason,
-                    raw: &o.head,
-                });
-                self.check_rejects(stats, name, record + 1, &reason)?;
+                self.refuse_one(
+                    stats,
+                    observer,
+                    &RejectReport {
+                        input: name,
+                        line: record + 1,
+                        offset: o.offset,
+                        reason: &reason,
+                        raw: &o.head,
+                    },
+                )?;
             }
             offset = block.end();
             stats.bytes_read += block.end() - block.offset;
@@ -563,6 +560,20 @@ impl Decoder {
         }
         stats.control_messages += counts.control_messages;
         Ok(())
+    }
+
+    /// Counts and reports a record refused outside a parsed chunk (too long, an unusable JSON
+    /// object), then applies `--max-rejects`.
+    fn refuse_one(
+        &self,
+        stats: &mut Stats,
+        observer: &mut dyn Observer,
+        r: &RejectReport<'_>,
+    ) -> Result<(), Error> {
+        stats.records += 1;
+        stats.rejected += 1;
+        observer.reject(r);
+        self.check_rejects(stats, r.input, r.line, r.reason)
     }
 
     fn check_rejects(

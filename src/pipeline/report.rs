@@ -88,6 +88,14 @@ pub enum Notice {
 }
 
 impl Stats {
+    /// Counts what parsing one chunk saw (its rows are counted when they are written).
+    pub(crate) fn count_chunk(&mut self, out: &crate::batch::ChunkOutput) {
+        self.records += out.records;
+        self.rejected += out.rejects.len() as u64;
+        self.header_lines += out.headers;
+        self.blank_lines += out.blank;
+    }
+
     /// Adds another run's counts (several partitions of one scan, say) to these.
     pub fn add(&mut self, other: &Stats) {
         self.inputs += other.inputs;

@@ -399,6 +399,20 @@ pub struct Engine {
 
 impl Engine {
     /// Registers `flow_logs` over the inputs and the view `flows` over it.
+    ///
+    /// ```
+    /// use vpcflow::query::{Engine, QueryOptions};
+    ///
+    /// let engine = Engine::open(&["testdata/sample-default.log".into()], &QueryOptions::default())?;
+    /// let mut rows = 0;
+    /// engine.run("SELECT action, count(*) FROM flows GROUP BY action", &mut |b| {
+    ///     rows += b.num_rows();
+    ///     Ok(())
+    /// })?;
+    /// assert!(rows >= 1);
+    /// assert_eq!(engine.scan_log().stats.map(|s| s.records), Some(40));
+    /// # Ok::<(), vpcflow::query::QueryError>(())
+    /// ```
     pub fn open(args: &[String], opts: &QueryOptions) -> Result<Engine, QueryError> {
         let threads = if opts.threads == 0 {
             std::thread::available_parallelism().map_or(1, |n| n.get())
