@@ -28,7 +28,7 @@ use arrow::record_batch::RecordBatch;
 
 use crate::error::Error;
 use crate::pipeline::decode::Decoder;
-use crate::pipeline::report::{Event, InputDone, Notice, Observer, RejectReport, Stats};
+use crate::pipeline::report::{Event, Failures, InputDone, Observer, Stats};
 
 /// An output: takes the run's batches in input order, learns where each input ends, and is
 /// finished once. Implemented by every output in `crate::sink`.
@@ -112,10 +112,7 @@ impl Conversion {
         observer: &mut dyn Observer,
     ) -> Result<Report, Error> {
         let started = Instant::now();
-        let mut observer = Failures {
-            inner: observer,
-            failed: Vec::new(),
-        };
+        let mut observer = Failures::new(observer);
         let stats = self.decoder.run_events(
             |e| match e {
                 Event::Batch(b) => sink.write(&b),
@@ -132,26 +129,5 @@ impl Conversion {
             withheld,
             seconds: started.elapsed().as_secs_f64(),
         })
-    }
-}
-
-/// Passes everything on, keeping the failed inputs for the report.
-struct Failures<'a> {
-    inner: &'a mut dyn Observer,
-    failed: Vec<String>,
-}
-
-impl Observer for Failures<'_> {
-    fn reject(&mut self, report: &RejectReport<'_>) {
-        self.inner.reject(report);
-    }
-    fn notice(&mut self, notice: Notice) {
-        if let Notice::Failed(e) = &notice {
-            self.failed.push(e.to_string());
-        }
-        self.inner.notice(notice);
-    }
-    fn progress(&mut self, bytes_read: u64) {
-        self.inner.progress(bytes_read);
     }
 }

@@ -19,7 +19,9 @@ use crate::input::Input;
 use crate::input::read::{self, Blocks};
 use crate::pipeline::options::Options;
 use crate::pipeline::plan::{LOG_GROUP_COLUMN, LOG_STREAM_COLUMN, Plan, Planned, Planning, plan};
-use crate::pipeline::report::{Callbacks, Event, InputDone, Notice, Observer, RejectReport, Stats};
+use crate::pipeline::report::{
+    Callbacks, Event, Failures, InputDone, Notice, Observer, RejectReport, Stats,
+};
 
 /// Blocks a reader thread may have read ahead of the parser, per input.
 const READ_AHEAD_BLOCKS: usize = 2;
@@ -317,14 +319,11 @@ impl Decoder {
         observer: &mut dyn Observer,
     ) -> Result<(), Error> {
         let sent_failed = || Error::Internal("output closed early".to_string());
-        let mut observer = LastFailure {
-            inner: observer,
-            last: None,
-        };
+        let mut observer = Failures::new(observer);
         for (k, (name, plan, rx, _temp, input)) in work.into_iter().enumerate() {
             advance(k);
             let before = stats.clone();
-            observer.last = None;
+            let failures_before = observer.failed.len();
             'input: {
                 let plan = match (plan, rx) {
                     (Plan::Text(plan), Some(rx)) => (plan, rx),
@@ -419,8 +418,12 @@ impl Decoder {
                     observer.progress(stats.bytes_read);
                 }
             }
-            let failed = (stats.failed_inputs > before.failed_inputs)
-                .then(|| observer.last.clone().unwrap_or_default());
+            let failed = (stats.failed_inputs > before.failed_inputs).then(|| {
+                observer.failed[failures_before..]
+                    .last()
+                    .cloned()
+                    .unwrap_or_default()
+            });
             tx.send(Event::InputDone(InputDone {
                 input,
                 name,
@@ -661,25 +664,4 @@ fn with_envelope_columns(
         cols[i] = Arc::new(mapped);
     }
     RecordBatch::try_new(b.schema(), cols).map_err(|e| Error::Internal(e.to_string()))
-}
-
-/// Passes everything on, remembering the last failed input's message (for [`InputDone`]).
-struct LastFailure<'a> {
-    inner: &'a mut dyn Observer,
-    last: Option<String>,
-}
-
-impl Observer for LastFailure<'_> {
-    fn reject(&mut self, report: &RejectReport<'_>) {
-        self.inner.reject(report);
-    }
-    fn notice(&mut self, notice: Notice) {
-        if let Notice::Failed(e) = &notice {
-            self.last = Some(e.to_string());
-        }
-        self.inner.notice(notice);
-    }
-    fn progress(&mut self, bytes_read: u64) {
-        self.inner.progress(bytes_read);
-    }
 }

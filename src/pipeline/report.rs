@@ -169,3 +169,35 @@ impl Observer for Collected {
         }
     }
 }
+
+/// Passes everything on to another observer, keeping the failed inputs' messages in order.
+pub(crate) struct Failures<'a> {
+    inner: &'a mut dyn Observer,
+    /// Every failure passed on so far.
+    pub(crate) failed: Vec<String>,
+}
+
+impl<'a> Failures<'a> {
+    /// Wraps `inner`.
+    pub(crate) fn new(inner: &'a mut dyn Observer) -> Failures<'a> {
+        Failures {
+            inner,
+            failed: Vec::new(),
+        }
+    }
+}
+
+impl Observer for Failures<'_> {
+    fn reject(&mut self, report: &RejectReport<'_>) {
+        self.inner.reject(report);
+    }
+    fn notice(&mut self, notice: Notice) {
+        if let Notice::Failed(e) = &notice {
+            self.failed.push(e.to_string());
+        }
+        self.inner.notice(notice);
+    }
+    fn progress(&mut self, bytes_read: u64) {
+        self.inner.progress(bytes_read);
+    }
+}
