@@ -140,12 +140,7 @@ impl Console {
         if let Some(e) = self.file_error.take() {
             return Err(e).context("writing the rejects file");
         }
-        if self.shown > self.limit {
-            info(format_args!(
-                "… and {} more refused lines",
-                self.shown - self.limit
-            ));
-        }
+        more_refused(self.shown.saturating_sub(self.limit));
         Ok(())
     }
 }
@@ -175,6 +170,13 @@ impl Observer for Console {
         if let Some(pb) = &self.progress {
             pb.set_position(bytes_read);
         }
+    }
+}
+
+/// Says how many refused lines were counted but not shown, if any.
+pub fn more_refused(hidden: u64) {
+    if hidden > 0 {
+        info(format_args!("… and {hidden} more refused lines"));
     }
 }
 

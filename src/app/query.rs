@@ -139,11 +139,8 @@ fn report_scan(log: &ScanLog, quiet: bool, started: Instant) -> Result<()> {
         for r in &log.rejects {
             info(format_args!("refused {r}"));
         }
-        if stats.rejected > log.rejects.len() as u64 && !log.rejects.is_empty() {
-            info(format_args!(
-                "… and {} more refused lines",
-                stats.rejected - log.rejects.len() as u64
-            ));
+        if !log.rejects.is_empty() {
+            messages::more_refused(stats.rejected.saturating_sub(log.rejects.len() as u64));
         }
         if !quiet {
             info(format_args!(
