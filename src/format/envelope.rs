@@ -159,52 +159,78 @@ pub fn extract(
     max_object: usize,
     counts: &mut ExtractCounts,
 ) -> Vec<Extracted> {
-    let mut out: Vec<Extracted> = Vec::new();
-    let mut current: Option<Group> = None;
-    fn flush(current: &mut Option<Group>, out: &mut Vec<Extracted>) {
-        if let Some(g) = current.take()
-            && !g.line_starts.is_empty()
-        {
-            out.push(Extracted::Records(g));
+    let mut x = Extraction {
+        out: Vec::new(),
+        current: None,
+        counts,
+        group_bytes,
+    };
+    let (pieces, _) = scan(block, true);
+    let mut buf = Vec::new();
+    for piece in pieces {
+        match piece {
+            Piece::Object(s, e) => x.object(&block[s..e], base + s as u64, max_object, &mut buf),
+            Piece::Stray(s, e) => x.stray(block, base, s, e),
         }
     }
-    let refuse = |current: &mut Option<Group>,
-                  out: &mut Vec<Extracted>,
-                  counts: &mut ExtractCounts,
-                  offset: u64,
-                  reason: String,
-                  raw: &[u8]| {
-        flush(current, out);
-        out.push(Extracted::Refused {
-            record: counts.records,
+    x.flush();
+    x.out
+}
+
+/// What one [`extract`] call has found so far.
+struct Extraction<'c> {
+    /// The items found, in input order.
+    out: Vec<Extracted>,
+    /// The group of records being filled, not yet in `out`.
+    current: Option<Group>,
+    /// The counts; `records` numbers the next record.
+    counts: &'c mut ExtractCounts,
+    /// About how many bytes of record text a group may hold.
+    group_bytes: usize,
+}
+
+impl Extraction<'_> {
+    /// Moves the group being filled (if it holds any record) to the items found.
+    fn flush(&mut self) {
+        if let Some(g) = self.current.take()
+            && !g.line_starts.is_empty()
+        {
+            self.out.push(Extracted::Records(g));
+        }
+    }
+
+    /// Refuses the next record (a log event, or a whole object) from the object at `offset`,
+    /// after the records before it; `raw` is its text.
+    fn refuse(&mut self, offset: u64, reason: String, raw: &[u8]) {
+        self.flush();
+        self.out.push(Extracted::Refused {
+            record: self.counts.records,
             offset,
             reason,
             raw: cut(raw),
         });
-        counts.records += 1;
-    };
-    let push = |current: &mut Option<Group>,
-                out: &mut Vec<Extracted>,
-                counts: &mut ExtractCounts,
-                group: Option<&str>,
-                stream: Option<&str>,
-                offset: u64,
-                message: &str| {
-        let same = current.as_ref().is_some_and(|g| {
+        self.counts.records += 1;
+    }
+
+    /// Adds `message` as the next record, from the object at `offset` of log `group` and
+    /// `stream`: to the group being filled if it is of the same log group and stream and not
+    /// full, else to a new group.
+    fn push(&mut self, group: Option<&str>, stream: Option<&str>, offset: u64, message: &str) {
+        let same = self.current.as_ref().is_some_and(|g| {
             g.log_group.as_deref() == group
                 && g.log_stream.as_deref() == stream
-                && g.text.len() < group_bytes
+                && g.text.len() < self.group_bytes
         });
         if !same {
-            flush(current, out);
-            *current = Some(Group {
+            self.flush();
+            self.current = Some(Group {
                 log_group: group.map(str::to_string),
                 log_stream: stream.map(str::to_string),
-                first_record: counts.records,
+                first_record: self.counts.records,
                 ..Group::default()
             });
         }
-        let g = current.as_mut().expect("set above");
+        let g = self.current.as_mut().expect("set above");
         g.line_starts.push(g.text.len() as u64);
         g.origins.push(offset);
         // A record never holds a line feed; one inside a message must not split it in two.
@@ -214,130 +240,108 @@ pub fn extract(
                 .map(|b| if b == b'\n' || b == b'\r' { b' ' } else { b }),
         );
         g.text.push(b'\n');
-        counts.records += 1;
-    };
-    let (pieces, _) = scan(block, true);
-    let mut buf = Vec::new();
-    for piece in pieces {
-        let (s, e) = match piece {
-            Piece::Object(s, e) => (s, e),
-            Piece::Stray(s, e) => {
-                let complete = e < block.len() || block[s] != b'{';
-                let reason = if complete {
-                    "text outside any JSON object".to_string()
-                } else {
-                    format!("truncated JSON object ({} bytes, never closed)", e - s)
-                };
-                refuse(
-                    &mut current,
-                    &mut out,
-                    counts,
-                    base + s as u64,
-                    reason,
-                    &block[s..e],
-                );
-                continue;
-            }
+        self.counts.records += 1;
+    }
+
+    /// Refuses bytes `s..e` of `block` (from input offset `base`), text outside any JSON object:
+    /// an object never closed if it starts with `{` and runs to the block's end.
+    fn stray(&mut self, block: &[u8], base: u64, s: usize, e: usize) {
+        let complete = e < block.len() || block[s] != b'{';
+        let reason = if complete {
+            "text outside any JSON object".to_string()
+        } else {
+            format!("truncated JSON object ({} bytes, never closed)", e - s)
         };
-        let offset = base + s as u64;
-        let raw = &block[s..e];
+        self.refuse(base + s as u64, reason, &block[s..e]);
+    }
+
+    /// Takes the records out of one JSON object, `raw` at input `offset` (parsed in `buf`): a
+    /// CloudWatch Logs payload or a Firehose record; refuses it whole if it is longer than
+    /// `max_object`, malformed, or neither.
+    fn object(&mut self, raw: &[u8], offset: u64, max_object: usize, buf: &mut Vec<u8>) {
         if raw.len() > max_object {
             let reason = object_too_long(raw.len() as u64, max_object);
-            refuse(&mut current, &mut out, counts, offset, reason, raw);
-            continue;
+            self.refuse(offset, reason, raw);
+            return;
         }
         buf.clear();
         buf.extend_from_slice(raw);
-        let value = match simd_json::to_borrowed_value(&mut buf) {
+        let value = match simd_json::to_borrowed_value(buf) {
             Ok(v) => v,
             Err(err) => {
-                refuse(
-                    &mut current,
-                    &mut out,
-                    counts,
-                    offset,
-                    format!("malformed JSON envelope: {err}"),
-                    raw,
-                );
-                continue;
+                self.refuse(offset, format!("malformed JSON envelope: {err}"), raw);
+                return;
             }
         };
         if let Some(events) = value.get("logEvents") {
-            let kind = value.get("messageType").and_then(|m| m.as_str());
-            if kind == Some("CONTROL_MESSAGE") {
-                counts.control_messages += 1;
-                continue;
-            }
-            let (Some(events), None | Some("DATA_MESSAGE")) = (events.as_array(), kind) else {
-                let why = if events.as_array().is_none() {
-                    "logEvents is not an array".to_string()
-                } else {
-                    format!("unknown CloudWatch messageType {:?}", kind.unwrap_or(""))
-                };
-                refuse(
-                    &mut current,
-                    &mut out,
-                    counts,
-                    offset,
-                    format!("CloudWatch Logs payload: {why}"),
-                    raw,
-                );
-                continue;
+            self.cloudwatch(&value, events, offset, raw);
+        } else if value.get("messageType").is_some() {
+            let reason = "CloudWatch Logs payload without logEvents".to_string();
+            self.refuse(offset, reason, raw);
+        } else {
+            self.firehose(&value, offset, raw);
+        }
+    }
+
+    /// The log events (`events`, its `logEvents` member) of a CloudWatch Logs subscription
+    /// payload `value`, `raw` at input `offset`: each event's message is a record, an event
+    /// with an empty or no message is refused. A `CONTROL_MESSAGE` is counted and skipped; a
+    /// payload of another type, or whose events aren't an array, is refused whole.
+    fn cloudwatch(
+        &mut self,
+        value: &simd_json::BorrowedValue<'_>,
+        events: &simd_json::BorrowedValue<'_>,
+        offset: u64,
+        raw: &[u8],
+    ) {
+        let kind = value.get("messageType").and_then(|m| m.as_str());
+        if kind == Some("CONTROL_MESSAGE") {
+            self.counts.control_messages += 1;
+            return;
+        }
+        let (Some(events), None | Some("DATA_MESSAGE")) = (events.as_array(), kind) else {
+            let why = if events.as_array().is_none() {
+                "logEvents is not an array".to_string()
+            } else {
+                format!("unknown CloudWatch messageType {:?}", kind.unwrap_or(""))
             };
-            let group = value.get("logGroup").and_then(|v| v.as_str());
-            let stream = value.get("logStream").and_then(|v| v.as_str());
-            for (i, ev) in events.iter().enumerate() {
-                match ev.get("message").and_then(|m| m.as_str()) {
-                    Some(m) if !m.trim().is_empty() => {
-                        push(&mut current, &mut out, counts, group, stream, offset, m)
-                    }
-                    other => {
-                        let why = if other.is_some() {
-                            "an empty message"
-                        } else {
-                            "no string message"
-                        };
-                        let id = ev.get("id").and_then(|v| v.as_str()).unwrap_or("?");
-                        refuse(
-                            &mut current,
-                            &mut out,
-                            counts,
-                            offset,
-                            format!("CloudWatch log event {i} (id {id}) has {why}"),
-                            ev.encode().as_bytes(),
-                        );
-                    }
+            self.refuse(offset, format!("CloudWatch Logs payload: {why}"), raw);
+            return;
+        };
+        let group = value.get("logGroup").and_then(|v| v.as_str());
+        let stream = value.get("logStream").and_then(|v| v.as_str());
+        for (i, ev) in events.iter().enumerate() {
+            match ev.get("message").and_then(|m| m.as_str()) {
+                Some(m) if !m.trim().is_empty() => self.push(group, stream, offset, m),
+                other => {
+                    let why = if other.is_some() {
+                        "an empty message"
+                    } else {
+                        "no string message"
+                    };
+                    let id = ev.get("id").and_then(|v| v.as_str()).unwrap_or("?");
+                    self.refuse(
+                        offset,
+                        format!("CloudWatch log event {i} (id {id}) has {why}"),
+                        ev.encode().as_bytes(),
+                    );
                 }
             }
-            continue;
         }
-        if value.get("messageType").is_some() {
-            refuse(
-                &mut current,
-                &mut out,
-                counts,
-                offset,
-                "CloudWatch Logs payload without logEvents".to_string(),
-                raw,
-            );
-            continue;
-        }
+    }
+
+    /// An object `value` (`raw` at input `offset`) that isn't a CloudWatch Logs payload: a
+    /// Firehose record, whose string `message` is the record; refused when that is empty or
+    /// missing.
+    fn firehose(&mut self, value: &simd_json::BorrowedValue<'_>, offset: u64, raw: &[u8]) {
         match value.get("message").and_then(|m| m.as_str()) {
-            Some(m) if !m.trim().is_empty() => {
-                push(&mut current, &mut out, counts, None, None, offset, m)
-            }
-            Some(_) => refuse(
-                &mut current,
-                &mut out,
-                counts,
+            Some(m) if !m.trim().is_empty() => self.push(None, None, offset, m),
+            Some(_) => self.refuse(
                 offset,
                 "JSON envelope with an empty message".to_string(),
                 raw,
             ),
-            None => refuse(
-                &mut current,
-                &mut out,
-                counts,
+            None => self.refuse(
                 offset,
                 "JSON object with neither logEvents (CloudWatch Logs) nor a string message (Firehose)"
                     .to_string(),
@@ -345,8 +349,6 @@ pub fn extract(
             ),
         }
     }
-    flush(&mut current, &mut out);
-    out
 }
 
 #[cfg(test)]

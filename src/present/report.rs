@@ -520,9 +520,16 @@ const SCRIPT: &str = "
 /// Builds the report page.
 pub fn build(engine: &Engine, opts: &ReportOptions) -> Result<String, QueryError> {
     let top = opts.top.max(1);
-    let top_p = [("top", top.to_string())];
-    // Overview and time span.
-    let overview = run(
+    let overview = overview(engine)?;
+    let span = Span::of(&overview);
+    let sections = sections(engine, top, &span)?;
+    Ok(page(opts, &overview, &span, &sections))
+}
+
+/// Runs the overview query: one row of totals (records, accepted, rejected, bytes, packets)
+/// and the time span (`first_start`, `last_end`).
+fn overview(engine: &Engine) -> Result<Table, QueryError> {
+    run(
         engine,
         "SELECT COUNT(*) AS records, \
          SUM(CASE WHEN action = 'ACCEPT' THEN 1 ELSE 0 END) AS accepted, \
@@ -530,16 +537,53 @@ pub fn build(engine: &Engine, opts: &ReportOptions) -> Result<String, QueryError
          SUM(bytes) AS total_bytes, SUM(packets) AS total_packets, \
          MIN(start) AS first_start, MAX(\"end\") AS last_end FROM flows"
             .to_string(),
-    )?;
-    let first = overview
-        .numbers("first_start")
-        .first()
-        .copied()
-        .unwrap_or(0.0) as i64;
-    let last = overview.numbers("last_end").first().copied().unwrap_or(0.0) as i64;
-    let bucket = bucket_seconds((last - first).max(0));
-    let mut sections = Vec::new();
+    )
+}
 
+/// The time the flows cover and the time charts' bucket width.
+struct Span {
+    /// The first capture window's start (Unix seconds; 0 without flows).
+    first: i64,
+    /// The last capture window's end.
+    last: i64,
+    /// Seconds per time bucket: [`bucket_seconds`] of the span.
+    bucket: i64,
+}
+
+impl Span {
+    /// The span of the [`overview`] query's result.
+    fn of(overview: &Table) -> Span {
+        let first = overview
+            .numbers("first_start")
+            .first()
+            .copied()
+            .unwrap_or(0.0) as i64;
+        let last = overview.numbers("last_end").first().copied().unwrap_or(0.0) as i64;
+        let bucket = bucket_seconds((last - first).max(0));
+        Span {
+            first,
+            last,
+            bucket,
+        }
+    }
+}
+
+/// Runs every section's query and draws its chart, in page order: traffic over time, the
+/// [`BAR_SECTIONS`], the interface heat map, the NODATA/SKIPDATA windows.
+fn sections(engine: &Engine, top: usize, span: &Span) -> Result<Vec<Section>, QueryError> {
+    let top_p = [("top", top.to_string())];
+    let mut sections = vec![over_time_section(engine, span.bucket)?];
+    for b in &BAR_SECTIONS {
+        sections.push(bar_section(engine, b, &top_p)?);
+    }
+    sections.push(heat_section(engine, span)?);
+    sections.push(gaps_section(engine, top)?);
+    Ok(sections)
+}
+
+/// The "Traffic over time" section: accepted and rejected bytes and flows per `bucket`
+/// seconds, as two stacked time charts.
+fn over_time_section(engine: &Engine, bucket: i64) -> Result<Section, QueryError> {
     let over_time = run(
         engine,
         format!(
@@ -561,143 +605,172 @@ pub fn build(engine: &Engine, opts: &ReportOptions) -> Result<String, QueryError
         }
     );
     let legend = "<p class=\"legend\"><span><i style=\"background:var(--acc)\"></i>accepted</span><span><i style=\"background:var(--rej)\"></i>rejected</span></p>";
-    sections.push(section(
-        "over-time",
-        "Traffic over time",
-        &note,
-        over_time,
-        |t| {
-            // Every bucket from the first to the last, empty ones included, so time reads evenly.
-            let got: Vec<i64> = t
-                .numbers("bucket_start")
-                .iter()
-                .map(|v| *v as i64)
-                .collect();
-            let (lo, hi) = (
-                got.first().copied().unwrap_or(0),
-                got.last().copied().unwrap_or(0),
-            );
-            let times: Vec<i64> = (0..=((hi - lo) / bucket))
-                .map(|i| lo + i * bucket)
-                .collect();
-            let spread = |col: &str| {
-                let mut v = vec![0.0; times.len()];
-                for (s, x) in got.iter().zip(t.numbers(col)) {
-                    v[((s - lo) / bucket) as usize] = x;
-                }
-                v
-            };
-            let bytes = time_chart(
-                "chart-bytes-time",
-                &times,
-                &[
-                    ("accepted", "accepted", spread("accepted_bytes")),
-                    ("rejected", "rejected", spread("rejected_bytes")),
-                ],
-                Unit::Bytes,
-            );
-            let flows = time_chart(
-                "chart-flows-time",
-                &times,
-                &[
-                    ("accepted", "accepted", spread("accepted_flows")),
-                    ("rejected", "rejected", spread("rejected_flows")),
-                ],
-                Unit::Count,
-            );
-            format!("{legend}<h3>Bytes</h3>{bytes}<h3>Flows</h3>{flows}")
-        },
-    )?);
-    let t = run(engine, canned_sql("top_talkers", &top_p));
-    sections.push(section(
-        "top-talkers",
-        "Top talkers",
-        "Source → destination pairs by bytes.",
-        t,
-        |t| {
-            bar_chart(
-                "chart-top-talkers",
-                &labels(t, &["srcaddr", "dstaddr"], " → "),
-                &t.numbers("total_bytes"),
-                Unit::Bytes,
-            )
-        },
-    )?);
-    let t = run(engine, canned_sql("top_rejected_sources", &top_p));
-    sections.push(section(
-        "rejected-sources",
-        "Top rejected sources",
-        "Addresses with the most rejected flows.",
-        t,
-        |t| {
-            bar_chart(
-                "chart-rejected-sources",
-                &labels(t, &["srcaddr"], ""),
-                &t.numbers("rejected_flows"),
-                Unit::Count,
-            )
-        },
-    )?);
-    let t = run(engine, canned_sql("rejected_by_port", &top_p));
-    sections.push(section(
-        "rejected-ports",
-        "Rejected by destination port",
-        "Port/protocol pairs with the most rejected flows: overly restrictive security groups, or probes.",
-        t,
-        |t| {
-            bar_chart(
-                "chart-rejected-ports",
-                &labels(t, &["dstport", "protocol"], " / proto "),
-                &t.numbers("rejected_flows"),
-                Unit::Count,
-            )
-        },
-    )?);
-    let t = run(engine, canned_sql("direction", &[]));
-    sections.push(section(
-        "direction",
-        "Ingress vs egress",
-        "Bytes by flow direction and action.",
-        t,
-        |t| {
-            bar_chart(
-                "chart-direction",
-                &labels(t, &["flow_direction", "action"], " "),
-                &t.numbers("total_bytes"),
-                Unit::Bytes,
-            )
-        },
-    )?);
-    let t = run(engine, canned_sql("protocol_mix", &[]));
-    sections.push(section(
-        "protocols",
-        "Protocol mix",
-        "Share of bytes per IP protocol.",
-        t,
-        |t| {
-            bar_chart(
-                "chart-protocols",
-                &labels(t, &["protocol_name", "protocol"], " "),
-                &t.numbers("bytes_pct"),
-                Unit::Percent,
-            )
-        },
-    )?);
-    let t = run(engine, canned_sql("aws_services", &[]));
-    sections.push(section(
-        "aws-services",
-        "Traffic to and from AWS services",
-        "From pkt-src-aws-service / pkt-dst-aws-service.",
-        t,
-        |t| {
-            bar_chart(
-                "chart-aws-services",
-                &labels(t, &["service", "direction"], " "),
-                &t.numbers("total_bytes"),
-                Unit::Bytes,
-            )
-        },
-    )?);
+    section("over-time", "Traffic over time", &note, over_time, |t| {
+        // Every bucket from the first to the last, empty ones included, so time reads evenly.
+        let got: Vec<i64> = t
+            .numbers("bucket_start")
+            .iter()
+            .map(|v| *v as i64)
+            .collect();
+        let (lo, hi) = (
+            got.first().copied().unwrap_or(0),
+            got.last().copied().unwrap_or(0),
+        );
+        let times: Vec<i64> = (0..=((hi - lo) / bucket))
+            .map(|i| lo + i * bucket)
+            .collect();
+        let spread = |col: &str| {
+            let mut v = vec![0.0; times.len()];
+            for (s, x) in got.iter().zip(t.numbers(col)) {
+                v[((s - lo) / bucket) as usize] = x;
+            }
+            v
+        };
+        let bytes = time_chart(
+            "chart-bytes-time",
+            &times,
+            &[
+                ("accepted", "accepted", spread("accepted_bytes")),
+                ("rejected", "rejected", spread("rejected_bytes")),
+            ],
+            Unit::Bytes,
+        );
+        let flows = time_chart(
+            "chart-flows-time",
+            &times,
+            &[
+                ("accepted", "accepted", spread("accepted_flows")),
+                ("rejected", "rejected", spread("rejected_flows")),
+            ],
+            Unit::Count,
+        );
+        format!("{legend}<h3>Bytes</h3>{bytes}<h3>Flows</h3>{flows}")
+    })
+}
+
+/// A section drawn as a bar chart of a canned query's rows: one bar per row, labelled by some
+/// of its columns, as long as another.
+struct BarSection {
+    /// The section's element id.
+    id: &'static str,
+    title: &'static str,
+    note: &'static str,
+    /// The canned query's name.
+    query: &'static str,
+    /// Whether the query gets the report's `top` (else it runs with its defaults alone).
+    top: bool,
+    /// The chart's element id.
+    chart: &'static str,
+    /// The columns whose values, joined by `sep`, label a bar.
+    labels: &'static [&'static str],
+    sep: &'static str,
+    /// The column of the bars' values.
+    value: &'static str,
+    unit: Unit,
+}
+
+/// The bar chart sections, in page order.
+const BAR_SECTIONS: [BarSection; 6] = [
+    BarSection {
+        id: "top-talkers",
+        title: "Top talkers",
+        note: "Source → destination pairs by bytes.",
+        query: "top_talkers",
+        top: true,
+        chart: "chart-top-talkers",
+        labels: &["srcaddr", "dstaddr"],
+        sep: " → ",
+        value: "total_bytes",
+        unit: Unit::Bytes,
+    },
+    BarSection {
+        id: "rejected-sources",
+        title: "Top rejected sources",
+        note: "Addresses with the most rejected flows.",
+        query: "top_rejected_sources",
+        top: true,
+        chart: "chart-rejected-sources",
+        labels: &["srcaddr"],
+        sep: "",
+        value: "rejected_flows",
+        unit: Unit::Count,
+    },
+    BarSection {
+        id: "rejected-ports",
+        title: "Rejected by destination port",
+        note: "Port/protocol pairs with the most rejected flows: overly restrictive security groups, or probes.",
+        query: "rejected_by_port",
+        top: true,
+        chart: "chart-rejected-ports",
+        labels: &["dstport", "protocol"],
+        sep: " / proto ",
+        value: "rejected_flows",
+        unit: Unit::Count,
+    },
+    BarSection {
+        id: "direction",
+        title: "Ingress vs egress",
+        note: "Bytes by flow direction and action.",
+        query: "direction",
+        top: false,
+        chart: "chart-direction",
+        labels: &["flow_direction", "action"],
+        sep: " ",
+        value: "total_bytes",
+        unit: Unit::Bytes,
+    },
+    BarSection {
+        id: "protocols",
+        title: "Protocol mix",
+        note: "Share of bytes per IP protocol.",
+        query: "protocol_mix",
+        top: false,
+        chart: "chart-protocols",
+        labels: &["protocol_name", "protocol"],
+        sep: " ",
+        value: "bytes_pct",
+        unit: Unit::Percent,
+    },
+    BarSection {
+        id: "aws-services",
+        title: "Traffic to and from AWS services",
+        note: "From pkt-src-aws-service / pkt-dst-aws-service.",
+        query: "aws_services",
+        top: false,
+        chart: "chart-aws-services",
+        labels: &["service", "direction"],
+        sep: " ",
+        value: "total_bytes",
+        unit: Unit::Bytes,
+    },
+];
+
+/// Runs one of the [`BAR_SECTIONS`] (with `top_p` if it takes the report's `top`) and draws it.
+fn bar_section(
+    engine: &Engine,
+    b: &BarSection,
+    top_p: &[(&str, String)],
+) -> Result<Section, QueryError> {
+    let params: &[(&str, String)] = if b.top { top_p } else { &[] };
+    let t = run(engine, canned_sql(b.query, params));
+    section(b.id, b.title, b.note, t, |t| {
+        bar_chart(
+            b.chart,
+            &labels(t, b.labels, b.sep),
+            &t.numbers(b.value),
+            b.unit,
+        )
+    })
+}
+
+/// The "Bytes per interface over time" section: a heat map of the [`HEAT_ROWS`] interfaces
+/// with the most bytes, one column per time bucket of the whole `span`.
+fn heat_section(engine: &Engine, span: &Span) -> Result<Section, QueryError> {
+    let &Span {
+        first,
+        last,
+        bucket,
+    } = span;
     let heat_sql = format!(
         "WITH top_interfaces AS (\n\
          \x20   SELECT interface_id, SUM(bytes) AS b FROM flows\n\
@@ -710,7 +783,7 @@ pub fn build(engine: &Engine, opts: &ReportOptions) -> Result<String, QueryError
          ORDER BY f.interface_id, bucket_start"
     );
     let t = run(engine, heat_sql);
-    sections.push(section(
+    section(
         "heat",
         "Bytes per interface over time",
         &format!(
@@ -745,9 +818,13 @@ pub fn build(engine: &Engine, opts: &ReportOptions) -> Result<String, QueryError
                 .collect();
             heat_map("chart-heat", &rows, &times, &cells)
         },
-    )?);
+    )
+}
+
+/// The "NODATA and SKIPDATA windows" section: the `top` interface/status pairs by windows.
+fn gaps_section(engine: &Engine, top: usize) -> Result<Section, QueryError> {
     let t = run(engine, canned_sql("log_gaps", &[]));
-    sections.push(section(
+    section(
         "gaps",
         "NODATA and SKIPDATA windows",
         "Capture windows with no traffic (NODATA) or whose records AWS skipped (SKIPDATA), per interface.",
@@ -759,9 +836,11 @@ pub fn build(engine: &Engine, opts: &ReportOptions) -> Result<String, QueryError
             v.truncate(top);
             bar_chart("chart-gaps", &l, &v, Unit::Count)
         },
-    )?);
+    )
+}
 
-    // The page.
+/// The page: head, title, the overview's figures, the sections, the script.
+fn page(opts: &ReportOptions, overview: &Table, span: &Span, sections: &[Section]) -> String {
     let mut html = String::with_capacity(1 << 16);
     let _ = write!(
         html,
@@ -774,70 +853,83 @@ pub fn build(engine: &Engine, opts: &ReportOptions) -> Result<String, QueryError
         escape(&opts.title),
         escape(&opts.subtitle)
     );
-    let kpi = |html: &mut String, label: &str, value: String| {
-        let class = if label.contains('→') {
-            "kpi wide"
-        } else {
-            "kpi"
-        };
-        let _ = write!(
-            html,
-            "<div class=\"{class}\"><b>{}</b><span>{}</span></div>",
-            escape(&value),
-            escape(label)
-        );
-    };
-    let one = |c: &str| overview.numbers(c).first().copied().unwrap_or(0.0);
-    kpi(&mut html, "records", human_count(one("records")));
-    kpi(&mut html, "accepted", human_count(one("accepted")));
-    kpi(&mut html, "rejected", human_count(one("rejected")));
-    kpi(&mut html, "bytes", human_bytes(one("total_bytes")));
-    kpi(&mut html, "packets", human_count(one("total_packets")));
-    if overview.rows() > 0 && one("records") > 0.0 {
-        kpi(
-            &mut html,
-            "first start → last end (UTC)",
-            format!("{} → {}", utc_minute(first), utc_minute(last)),
-        );
-    }
+    write_kpis(&mut html, overview, span);
     html.push_str("</div>");
-    for s in &sections {
-        let _ = write!(
-            html,
-            "<section id=\"{}\"><h2>{}</h2><p class=\"note\">{}</p>",
-            s.id,
-            escape(&s.title),
-            escape(&s.note)
-        );
-        match &s.body {
-            Ok((chart, t)) => {
-                html.push_str(chart);
-                let table = crate::present::html::table(&t.schema, &t.batches, 500)
-                    .unwrap_or_else(|e| format!("<p>{}</p>", escape(&e.to_string())));
-                let more = if t.rows() > 500 {
-                    format!(" (first 500 of {})", t.rows())
-                } else {
-                    String::new()
-                };
-                let _ = write!(
-                    html,
-                    "<details><summary>Numbers ({} rows{more})</summary>{table}</details>\
-                     <details><summary>SQL</summary><pre>{}</pre></details>",
-                    t.rows(),
-                    escape(t.sql.trim())
-                );
-            }
-            Err(why) => {
-                let _ = write!(html, "<p class=\"empty\">{}</p>", escape(why));
-            }
-        }
-        html.push_str("</section>");
+    for s in sections {
+        write_section(&mut html, s);
     }
     let _ = writeln!(
         html,
         "</main><div id=\"tip\"></div><script>{SCRIPT}</script></body></html>"
     );
-    Ok(html)
+    html
+}
+
+/// The overview's figures, one box each; the time span's only when there are records.
+fn write_kpis(html: &mut String, overview: &Table, span: &Span) {
+    let one = |c: &str| overview.numbers(c).first().copied().unwrap_or(0.0);
+    write_kpi(html, "records", human_count(one("records")));
+    write_kpi(html, "accepted", human_count(one("accepted")));
+    write_kpi(html, "rejected", human_count(one("rejected")));
+    write_kpi(html, "bytes", human_bytes(one("total_bytes")));
+    write_kpi(html, "packets", human_count(one("total_packets")));
+    if overview.rows() > 0 && one("records") > 0.0 {
+        write_kpi(
+            html,
+            "first start → last end (UTC)",
+            format!("{} → {}", utc_minute(span.first), utc_minute(span.last)),
+        );
+    }
+}
+
+/// One figure's box: `value` above its `label` (a wide box for a span, `a → b`).
+fn write_kpi(html: &mut String, label: &str, value: String) {
+    let class = if label.contains('→') {
+        "kpi wide"
+    } else {
+        "kpi"
+    };
+    let _ = write!(
+        html,
+        "<div class=\"{class}\"><b>{}</b><span>{}</span></div>",
+        escape(&value),
+        escape(label)
+    );
+}
+
+/// One section: title and note, then its chart with the numbers (at most 500 rows) and the
+/// SQL behind it, or why there is no chart.
+fn write_section(html: &mut String, s: &Section) {
+    let _ = write!(
+        html,
+        "<section id=\"{}\"><h2>{}</h2><p class=\"note\">{}</p>",
+        s.id,
+        escape(&s.title),
+        escape(&s.note)
+    );
+    match &s.body {
+        Ok((chart, t)) => {
+            html.push_str(chart);
+            let table = crate::present::html::table(&t.schema, &t.batches, 500)
+                .unwrap_or_else(|e| format!("<p>{}</p>", escape(&e.to_string())));
+            let more = if t.rows() > 500 {
+                format!(" (first 500 of {})", t.rows())
+            } else {
+                String::new()
+            };
+            let _ = write!(
+                html,
+                "<details><summary>Numbers ({} rows{more})</summary>{table}</details>\
+                 <details><summary>SQL</summary><pre>{}</pre></details>",
+                t.rows(),
+                escape(t.sql.trim())
+            );
+        }
+        Err(why) => {
+            let _ = write!(html, "<p class=\"empty\">{}</p>", escape(why));
+        }
+    }
+    html.push_str("</section>");
 }
 
 #[cfg(test)]

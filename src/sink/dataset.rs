@@ -605,6 +605,214 @@ impl Fx {
 
 type FastHash = std::hash::BuildHasherDefault<Fx>;
 
+/// One partition key's distinct values within a batch, in order of first appearance; a value's
+/// code is its position.
+struct KeyDict<'a> {
+    values: Vec<KeyVal<'a>>,
+    /// Values to codes, used from the 17th distinct value on (fewer are found by a scan).
+    index: HashMap<KeyVal<'a>, u32, FastHash>,
+}
+
+impl<'a> KeyDict<'a> {
+    /// An empty dictionary.
+    fn new() -> Self {
+        KeyDict {
+            values: Vec::new(),
+            index: HashMap::with_capacity_and_hasher(64, FastHash::default()),
+        }
+    }
+
+    /// The code of `v`, which is added if it is new.
+    #[inline]
+    fn code_of(&mut self, v: KeyVal<'a>) -> u32 {
+        let dict = &mut self.values;
+        // Few distinct values (the usual case): a scan beats hashing.
+        if dict.len() <= 16 {
+            if let Some(p) = dict.iter().position(|d| *d == v) {
+                return p as u32;
+            }
+            if dict.len() < 16 {
+                dict.push(v);
+                return (dict.len() - 1) as u32;
+            }
+            for (i, d) in dict.iter().enumerate() {
+                self.index.insert(d.clone(), i as u32);
+            }
+        }
+        *self.index.entry(v.clone()).or_insert_with(|| {
+            dict.push(v);
+            (dict.len() - 1) as u32
+        })
+    }
+}
+
+/// Fills `codes` with each row's code in `dict` for one partition key `k` read from `src`: a
+/// time key from `start`, a column key from its column; every row is null when the source is
+/// absent or of a type keys aren't taken from.
+fn key_codes<'a>(
+    k: &PartKey,
+    src: &KeySource,
+    batch: &'a RecordBatch,
+    dict: &mut KeyDict<'a>,
+    codes: &mut [u32],
+) {
+    let col = match src {
+        KeySource::Absent => None,
+        KeySource::Start(i) | KeySource::Column(i) => Some(batch.column(*i)),
+    };
+    match (src, col) {
+        (KeySource::Start(_), Some(a)) => {
+            let div = if *k == PartKey::Hour { 3600 } else { 86_400 };
+            start_codes(a, div, dict, codes);
+        }
+        (KeySource::Column(_), Some(a)) => match a.data_type() {
+            DataType::Utf8 => utf8_codes(a, dict, codes),
+            DataType::Int32 | DataType::Int64 => int_codes(a, dict, codes),
+            _ => {
+                dict.code_of(KeyVal::Null);
+            }
+        },
+        _ => {
+            dict.code_of(KeyVal::Null);
+        }
+    }
+}
+
+/// Codes of a time key: each row's `start` seconds in whole hours or days (`div` seconds),
+/// looked up only where the value differs from the row before (null when `start` is null or
+/// not Int64).
+fn start_codes<'a>(a: &ArrayRef, div: i64, dict: &mut KeyDict<'a>, codes: &mut [u32]) {
+    let a = a.as_any().downcast_ref::<Int64Array>();
+    let mut prev: Option<(Option<i64>, u32)> = None;
+    for (r, c) in codes.iter_mut().enumerate() {
+        let v = a
+            .filter(|a| a.is_valid(r))
+            .map(|a| a.value(r).div_euclid(div));
+        *c = match prev {
+            Some((p, code)) if p == v => code,
+            _ => {
+                let code = dict.code_of(v.map_or(KeyVal::Null, KeyVal::Int));
+                prev = Some((v, code));
+                code
+            }
+        };
+    }
+}
+
+/// Codes of a Utf8 key column (the values borrowed from the batch), looked up only where the
+/// value differs from the row before.
+fn utf8_codes<'a>(a: &'a ArrayRef, dict: &mut KeyDict<'a>, codes: &mut [u32]) {
+    let a = a.as_any().downcast_ref::<StringArray>().expect("utf8");
+    let mut prev: Option<(Option<&str>, u32)> = None;
+    for (r, c) in codes.iter_mut().enumerate() {
+        let v = a.is_valid(r).then(|| a.value(r));
+        *c = match prev {
+            Some((p, code)) if p == v => code,
+            _ => {
+                let code = dict.code_of(v.map_or(KeyVal::Null, KeyVal::Str));
+                prev = Some((v, code));
+                code
+            }
+        };
+    }
+}
+
+/// Codes of an Int32 or Int64 key column (as i64), looked up only where the value differs from
+/// the row before.
+fn int_codes<'a>(a: &ArrayRef, dict: &mut KeyDict<'a>, codes: &mut [u32]) {
+    let vals: Vec<Option<i64>> = match a.data_type() {
+        DataType::Int32 => a
+            .as_any()
+            .downcast_ref::<Int32Array>()
+            .expect("int32")
+            .iter()
+            .map(|v| v.map(i64::from))
+            .collect(),
+        _ => a
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .expect("int64")
+            .iter()
+            .collect(),
+    };
+    let mut prev: Option<(Option<i64>, u32)> = None;
+    for (c, v) in codes.iter_mut().zip(vals) {
+        *c = match prev {
+            Some((p, code)) if p == v => code,
+            _ => {
+                let code = dict.code_of(v.map_or(KeyVal::Null, KeyVal::Int));
+                prev = Some((v, code));
+                code
+            }
+        };
+    }
+}
+
+/// Folds one key's `codes` (of `card` distinct values) into the combined `row_codes`, whose
+/// keys so far have at most `cur_card` combinations; renumbers `row_codes` densely first when
+/// the product could grow past 2^40, so it can't overflow.
+fn combine_codes(row_codes: &mut [u64], cur_card: &mut u64, codes: &[u32], card: u64) {
+    if cur_card.checked_mul(card).is_none_or(|p| p > 1 << 40) {
+        // Renumber the codes so far densely, so the product can't overflow.
+        let mut dense: HashMap<u64, u64, FastHash> = HashMap::default();
+        for rc in row_codes.iter_mut() {
+            let next = dense.len() as u64;
+            *rc = *dense.entry(*rc).or_insert(next);
+        }
+        *cur_card = dense.len().max(1) as u64;
+    }
+    for (rc, c) in row_codes.iter_mut().zip(codes) {
+        *rc = *rc * card + u64::from(*c);
+    }
+    *cur_card *= card;
+}
+
+/// Replaces each combined code in `row_codes` by its group number, groups numbered in order of
+/// first appearance, and returns each group's key (taken from its first row through `dicts`
+/// and `per_key`, the keys' dictionaries and row codes).
+fn group_rows<'a>(
+    row_codes: &mut [u64],
+    dicts: &[Vec<KeyVal<'a>>],
+    per_key: &[Vec<u32>],
+) -> Vec<Vec<KeyVal<'a>>> {
+    let mut keys = Vec::new();
+    // A few groups (the usual case) are found by a scan; many through a hash map.
+    let mut seen: HashMap<u64, u64, FastHash> =
+        HashMap::with_capacity_and_hasher(64, FastHash::default());
+    let mut few: Vec<u64> = Vec::new();
+    for (r, rc) in row_codes.iter_mut().enumerate() {
+        let found = if seen.is_empty() {
+            few.iter().position(|c| c == rc).map(|g| g as u64)
+        } else {
+            seen.get(rc).copied()
+        };
+        let g = match found {
+            Some(g) => g,
+            None => {
+                keys.push(
+                    dicts
+                        .iter()
+                        .zip(per_key)
+                        .map(|(d, codes)| d[codes[r] as usize].clone())
+                        .collect::<Vec<_>>(),
+                );
+                let g = (keys.len() - 1) as u64;
+                if seen.is_empty() && few.len() < 16 {
+                    few.push(*rc);
+                } else {
+                    if seen.is_empty() {
+                        seen.extend(few.iter().enumerate().map(|(i, c)| (*c, i as u64)));
+                    }
+                    seen.insert(*rc, g);
+                }
+                g
+            }
+        };
+        *rc = g;
+    }
+    keys
+}
+
 /// Writes a directory dataset: see the module documentation.
 pub(crate) struct DatasetSink {
     dir: PathBuf,
@@ -701,157 +909,15 @@ impl DatasetSink {
         let mut per_key: Vec<Vec<u32>> = Vec::with_capacity(self.keys.len());
         let mut dicts: Vec<Vec<KeyVal<'a>>> = Vec::with_capacity(self.keys.len());
         for (k, src) in &self.keys {
-            let mut dict: Vec<KeyVal<'a>> = Vec::new();
-            let mut index: HashMap<KeyVal<'a>, u32, FastHash> =
-                HashMap::with_capacity_and_hasher(64, FastHash::default());
+            let mut dict = KeyDict::new();
             let mut codes = vec![0u32; n];
-            let mut code_of = |v: KeyVal<'a>| -> u32 {
-                // Few distinct values (the usual case): a scan beats hashing.
-                if dict.len() <= 16 {
-                    if let Some(p) = dict.iter().position(|d| *d == v) {
-                        return p as u32;
-                    }
-                    if dict.len() < 16 {
-                        dict.push(v);
-                        return (dict.len() - 1) as u32;
-                    }
-                    for (i, d) in dict.iter().enumerate() {
-                        index.insert(d.clone(), i as u32);
-                    }
-                }
-                *index.entry(v.clone()).or_insert_with(|| {
-                    dict.push(v);
-                    (dict.len() - 1) as u32
-                })
-            };
-            let col = match src {
-                KeySource::Absent => None,
-                KeySource::Start(i) | KeySource::Column(i) => Some(batch.column(*i)),
-            };
-            match (src, col) {
-                (KeySource::Start(_), Some(a)) => {
-                    let a = a.as_any().downcast_ref::<Int64Array>();
-                    let div = if *k == PartKey::Hour { 3600 } else { 86_400 };
-                    let mut prev: Option<(Option<i64>, u32)> = None;
-                    for (r, c) in codes.iter_mut().enumerate() {
-                        let v = a
-                            .filter(|a| a.is_valid(r))
-                            .map(|a| a.value(r).div_euclid(div));
-                        *c = match prev {
-                            Some((p, code)) if p == v => code,
-                            _ => {
-                                let code = code_of(v.map_or(KeyVal::Null, KeyVal::Int));
-                                prev = Some((v, code));
-                                code
-                            }
-                        };
-                    }
-                }
-                (KeySource::Column(_), Some(a)) => match a.data_type() {
-                    DataType::Utf8 => {
-                        let a = a.as_any().downcast_ref::<StringArray>().expect("utf8");
-                        let mut prev: Option<(Option<&str>, u32)> = None;
-                        for (r, c) in codes.iter_mut().enumerate() {
-                            let v = a.is_valid(r).then(|| a.value(r));
-                            *c = match prev {
-                                Some((p, code)) if p == v => code,
-                                _ => {
-                                    let code = code_of(v.map_or(KeyVal::Null, KeyVal::Str));
-                                    prev = Some((v, code));
-                                    code
-                                }
-                            };
-                        }
-                    }
-                    DataType::Int32 | DataType::Int64 => {
-                        let vals: Vec<Option<i64>> = match a.data_type() {
-                            DataType::Int32 => a
-                                .as_any()
-                                .downcast_ref::<Int32Array>()
-                                .expect("int32")
-                                .iter()
-                                .map(|v| v.map(i64::from))
-                                .collect(),
-                            _ => a
-                                .as_any()
-                                .downcast_ref::<Int64Array>()
-                                .expect("int64")
-                                .iter()
-                                .collect(),
-                        };
-                        let mut prev: Option<(Option<i64>, u32)> = None;
-                        for (c, v) in codes.iter_mut().zip(vals) {
-                            *c = match prev {
-                                Some((p, code)) if p == v => code,
-                                _ => {
-                                    let code = code_of(v.map_or(KeyVal::Null, KeyVal::Int));
-                                    prev = Some((v, code));
-                                    code
-                                }
-                            };
-                        }
-                    }
-                    _ => {
-                        code_of(KeyVal::Null);
-                    }
-                },
-                _ => {
-                    code_of(KeyVal::Null);
-                }
-            }
-            let card = dict.len().max(1) as u64;
-            if cur_card.checked_mul(card).is_none_or(|p| p > 1 << 40) {
-                // Renumber the codes so far densely, so the product can't overflow.
-                let mut dense: HashMap<u64, u64, FastHash> = HashMap::default();
-                for rc in row_codes.iter_mut() {
-                    let next = dense.len() as u64;
-                    *rc = *dense.entry(*rc).or_insert(next);
-                }
-                cur_card = dense.len().max(1) as u64;
-            }
-            for (rc, c) in row_codes.iter_mut().zip(&codes) {
-                *rc = *rc * card + u64::from(*c);
-            }
-            cur_card *= card;
+            key_codes(k, src, batch, &mut dict, &mut codes);
+            let card = dict.values.len().max(1) as u64;
+            combine_codes(&mut row_codes, &mut cur_card, &codes, card);
             per_key.push(codes);
-            dicts.push(dict);
+            dicts.push(dict.values);
         }
-        // Group numbers in order of first appearance; each group's key from its first row.
-        let mut keys = Vec::new();
-        // A few groups (the usual case) are found by a scan; many through a hash map.
-        let mut seen: HashMap<u64, u64, FastHash> =
-            HashMap::with_capacity_and_hasher(64, FastHash::default());
-        let mut few: Vec<u64> = Vec::new();
-        for (r, rc) in row_codes.iter_mut().enumerate() {
-            let found = if seen.is_empty() {
-                few.iter().position(|c| c == rc).map(|g| g as u64)
-            } else {
-                seen.get(rc).copied()
-            };
-            let g = match found {
-                Some(g) => g,
-                None => {
-                    keys.push(
-                        dicts
-                            .iter()
-                            .zip(&per_key)
-                            .map(|(d, codes)| d[codes[r] as usize].clone())
-                            .collect::<Vec<_>>(),
-                    );
-                    let g = (keys.len() - 1) as u64;
-                    if seen.is_empty() && few.len() < 16 {
-                        few.push(*rc);
-                    } else {
-                        if seen.is_empty() {
-                            seen.extend(few.iter().enumerate().map(|(i, c)| (*c, i as u64)));
-                        }
-                        seen.insert(*rc, g);
-                    }
-                    g
-                }
-            };
-            *rc = g;
-        }
+        let keys = group_rows(&mut row_codes, &dicts, &per_key);
         (row_codes, keys)
     }
 
