@@ -1005,7 +1005,8 @@ mod tests {
         let s = |v: &[u64]| v.iter().map(|&b| Some(b)).collect::<Vec<_>>();
         assert_eq!(
             split_by_size(&s(&[5, 1, 1, 1, 4]), 2),
-            vec![vec![0], vec![1, 2, 3, 4]]
+            // 5 → A, 4 → B, 1 → B (5), 1 → A (tie: the earlier), 1 → B.
+            vec![vec![0, 2], vec![1, 3, 4]]
         );
         assert_eq!(
             split_by_size(&s(&[1, 2, 3]), 8),
