@@ -3,7 +3,7 @@
 //!
 //! This module owns how a scan of raw inputs is split and run, and what it reports:
 //! - The inputs are split into partitions of whole files, balanced by size (see
-//!   [`split_by_size`]); each partition is parsed by a [`Decoder`] of its own on a thread of its
+//!   `split_by_size`); each partition is parsed by a [`Decoder`] of its own on a thread of its
 //!   own, and its batches stream into DataFusion through a small bounded channel, so memory stays
 //!   flat and a query that needs no more rows stops the parsing.
 //! - Only the columns the query needs leave the scan (projection pushdown).
