@@ -457,3 +457,115 @@ fn json_output_writes_lists_structs_and_maps_as_json() {
         }
     }
 }
+
+/// The raw inputs of the partition tests: the query set plus files with refused lines, headers,
+/// blank lines and a custom layout, so every count of the scan log is exercised.
+fn partition_set() -> Vec<String> {
+    let mut set = query_set();
+    for f in [
+        "bad-lines.log",
+        "header-only.log",
+        "crlf.log",
+        "vpc-reordered.log",
+    ] {
+        set.push(testdata(f).display().to_string());
+    }
+    set
+}
+
+#[test]
+fn a_scan_split_into_partitions_answers_as_one_stream() {
+    // `--threads` sets DataFusion's partition count: 1 reads the files as one stream, 4 splits
+    // them into 4 partitions of whole files.
+    for name in canned_names() {
+        let params = test_params(&name);
+        let run = |threads: &str| {
+            let mut extra = vec![
+                "--name",
+                &name,
+                "--format",
+                "csv",
+                "-q",
+                "--threads",
+                threads,
+            ];
+            extra.extend(params.iter().map(String::as_str));
+            let (ok, out, err) = run_query(&query_set(), &extra);
+            assert!(ok, "{name} --threads {threads}: {err}");
+            out
+        };
+        assert_eq!(run("1"), run("4"), "{name}: 4 partitions differ from 1");
+    }
+    let sql = "SELECT srcaddr, dstaddr, count(*) AS n, sum(bytes) AS b FROM flows \
+               GROUP BY srcaddr, dstaddr ORDER BY srcaddr, dstaddr";
+    let run = |threads: &str| {
+        let (ok, out, err) = run_query(
+            &partition_set(),
+            &["--sql", sql, "--format", "csv", "--threads", threads],
+        );
+        assert!(ok, "--threads {threads}: {err}");
+        // Refused lines are reported in input order, whatever the partitions.
+        let refused: Vec<String> = err
+            .lines()
+            .filter(|l| l.contains("refused"))
+            .map(str::to_string)
+            .collect();
+        (out, refused)
+    };
+    let (one, one_refused) = run("1");
+    let (four, four_refused) = run("4");
+    assert!(one.lines().count() > 10, "{one}");
+    assert_eq!(one, four);
+    assert!(!one_refused.is_empty());
+    assert_eq!(one_refused, four_refused);
+}
+
+#[test]
+fn the_scan_log_of_several_partitions_counts_as_convert_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    let set = partition_set();
+    let convert_stats = tmp.path().join("convert.json");
+    let out = tmp.path().join("out.parquet");
+    let mut args = vec!["convert"];
+    args.extend(set.iter().map(String::as_str));
+    args.extend([
+        "-o",
+        out.to_str().unwrap(),
+        "--stats",
+        convert_stats.to_str().unwrap(),
+        "-q",
+    ]);
+    let o = vpcflow(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let read = |p: &std::path::Path| {
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+        v.as_object_mut().unwrap().remove("seconds");
+        v
+    };
+    let want = read(&convert_stats);
+    assert!(want["rejected"].as_u64().unwrap() > 0, "{want}");
+    assert!(want["header_lines"].as_u64().unwrap() > 0, "{want}");
+    for threads in ["1", "2", "4"] {
+        let query_stats = tmp.path().join(format!("query-{threads}.json"));
+        let (ok, out, err) = run_query(
+            &set,
+            &[
+                "--sql",
+                "SELECT count(*) AS n FROM flows",
+                "--format",
+                "csv",
+                "--threads",
+                threads,
+                "--stats",
+                query_stats.to_str().unwrap(),
+            ],
+        );
+        assert!(ok, "{err}");
+        assert_eq!(read(&query_stats), want, "--threads {threads}");
+        assert_eq!(
+            out,
+            format!("n\r\n{}\r\n", want["rows_written"].as_u64().unwrap())
+        );
+    }
+}

@@ -39,7 +39,37 @@ pub struct S3Object {
     pub size: u64,
     /// The object's ETag, as listed (tells a rewritten object from the one converted before).
     pub etag: Option<String>,
+    /// The `--endpoint-url` the object was listed through, if any.
+    endpoint: Option<String>,
     store: Arc<AmazonS3>,
+}
+
+impl S3Object {
+    /// An object known by its URL and listed size and ETag (as another process listed it),
+    /// read through `endpoint` (`--endpoint-url`) or AWS's own.
+    pub fn from_listing(
+        url: &str,
+        size: u64,
+        etag: Option<String>,
+        endpoint: Option<&str>,
+    ) -> Result<S3Object, Error> {
+        let (bucket, key) = parse_url(url)?;
+        let store = store(&bucket, endpoint)?;
+        Ok(S3Object {
+            url: url.to_string(),
+            bucket,
+            key,
+            size,
+            etag,
+            endpoint: endpoint.map(str::to_string),
+            store,
+        })
+    }
+
+    /// The `--endpoint-url` the object is read through, if any.
+    pub fn endpoint(&self) -> Option<&str> {
+        self.endpoint.as_deref()
+    }
 }
 
 impl std::fmt::Debug for S3Object {
@@ -286,6 +316,7 @@ pub fn expand(url: &str, select: &Select, endpoint: Option<&str>) -> Result<Vec<
         key,
         size,
         etag,
+        endpoint: endpoint.map(str::to_string),
         store: store.clone(),
     };
     if pattern.is_none() && !key.is_empty() && !key.ends_with('/') {

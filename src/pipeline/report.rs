@@ -98,15 +98,27 @@ impl Stats {
 
     /// Adds another run's counts (several partitions of one scan, say) to these.
     pub fn add(&mut self, other: &Stats) {
-        self.inputs += other.inputs;
-        self.failed_inputs += other.failed_inputs;
-        self.records += other.records;
-        self.rows_written += other.rows_written;
-        self.rejected += other.rejected;
-        self.bytes_read += other.bytes_read;
-        self.header_lines += other.header_lines;
-        self.blank_lines += other.blank_lines;
-        self.control_messages += other.control_messages;
+        // Destructured so that a count added to `Stats` can't be forgotten here.
+        let Stats {
+            inputs,
+            failed_inputs,
+            records,
+            rows_written,
+            rejected,
+            bytes_read,
+            header_lines,
+            blank_lines,
+            control_messages,
+        } = other;
+        self.inputs += inputs;
+        self.failed_inputs += failed_inputs;
+        self.records += records;
+        self.rows_written += rows_written;
+        self.rejected += rejected;
+        self.bytes_read += bytes_read;
+        self.header_lines += header_lines;
+        self.blank_lines += blank_lines;
+        self.control_messages += control_messages;
     }
 }
 

@@ -5,37 +5,36 @@
 //! - Parquet files (recognised by their `PAR1` magic, or directories of them) are a listing table,
 //!   so DataFusion reads only the columns a query needs and prunes row groups by statistics.
 //!   Files with different columns unite (a column a file lacks reads as null).
-//! - Raw flow logs (any layout, plain or gzip, or standard input) are parsed by [`Decoder`] on its
-//!   own rayon pool and streamed into DataFusion batch by batch: nothing is written first and
-//!   memory stays flat. Each scan of the table parses the inputs again (standard input can be
-//!   scanned only once); what the first scan refused is kept in a [`ScanLog`].
+//! - Raw flow logs (any layout, plain or gzip, or standard input) are the table
+//!   [`raw::RawLogTable`]: a scan splits the files into partitions balanced by size, each parsed
+//!   by a [`Decoder`] on its own rayon pool and streamed into DataFusion batch by batch: nothing
+//!   is written first and memory stays flat. Each scan of the table parses the inputs again
+//!   (standard input can be scanned only once); what the first scan refused is kept in a
+//!   [`ScanLog`].
 //!
 //! Queries run on a tokio runtime of their own; the parser's rayon pool is separate from it, so
 //! the two pools never wait on each other's threads.
 
 pub mod alert;
 pub mod canned;
+pub mod raw;
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
-use datafusion::catalog::streaming::StreamingTable;
 use datafusion::common::{DataFusionError, SchemaError};
 use datafusion::execution::TaskContext;
 use datafusion::execution::context::{SessionConfig, SessionContext};
 use datafusion::logical_expr::LogicalPlan;
-use datafusion::physical_plan::SendableRecordBatchStream;
 use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::streaming::PartitionStream;
 use datafusion::physical_plan::{ExecutionPlan, InputOrderMode, execute_stream};
 use datafusion::prelude::ParquetReadOptions;
 use futures::StreamExt;
 
 use crate::input::Input;
-use crate::pipeline::{Decoder, Notice, Options, Stats};
+use crate::pipeline::{Decoder, Options, Stats};
 
 /// How to open the inputs and run queries.
 #[derive(Debug, Clone, Default)]
@@ -163,128 +162,8 @@ pub struct ScanLog {
     pub warnings: Vec<String>,
 }
 
-struct RawFlows {
-    schema: SchemaRef,
-    inputs: Vec<Input>,
-    opts: Options,
-    keep_rejects: usize,
-    /// The decoder planned at registration, used by the first scan.
-    first: Mutex<Option<Decoder>>,
-    log: Arc<Mutex<ScanLog>>,
-}
-
-impl fmt::Debug for RawFlows {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RawFlows")
-            .field("inputs", &self.inputs.len())
-            .finish_non_exhaustive()
-    }
-}
-
-fn lock(log: &Mutex<ScanLog>) -> std::sync::MutexGuard<'_, ScanLog> {
+pub(crate) fn lock(log: &Mutex<ScanLog>) -> std::sync::MutexGuard<'_, ScanLog> {
     log.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-impl PartitionStream for RawFlows {
-    fn schema(&self) -> &SchemaRef {
-        &self.schema
-    }
-
-    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
-        let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch, DataFusionError>>(4);
-        let scan = {
-            let mut l = lock(&self.log);
-            l.scans += 1;
-            l.scans
-        };
-        let first = self.first.lock().unwrap_or_else(|p| p.into_inner()).take();
-        let decoder = match first {
-            Some(d) => Ok(d),
-            None if self.inputs.contains(&Input::Stdin) => Err(DataFusionError::Execution(
-                "standard input can be scanned only once, and this query reads the table twice: \
-                 save the input to a file (or convert it to Parquet) and query that"
-                    .to_string(),
-            )),
-            None => Decoder::new(self.inputs.clone(), self.opts.clone())
-                .map_err(|e| DataFusionError::External(Box::new(e))),
-        };
-        let schema = self.schema.clone();
-        let log = self.log.clone();
-        let keep = self.keep_rejects;
-        match decoder {
-            Ok(d) if d.schema() != schema => {
-                let _ = tx.try_send(Err(DataFusionError::Execution(
-                    "the inputs changed while the query ran (their columns differ now)".into(),
-                )));
-            }
-            Ok(d) => {
-                std::thread::spawn(move || scan_thread(d, tx, log, scan == 1, keep));
-            }
-            Err(e) => {
-                let _ = tx.try_send(Err(e));
-            }
-        }
-        let stream = futures::stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|item| (item, rx))
-        });
-        Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), stream))
-    }
-}
-
-/// Runs one decode of the raw inputs, sending batches to DataFusion. Only the first scan reports.
-fn scan_thread(
-    decoder: Decoder,
-    tx: tokio::sync::mpsc::Sender<Result<RecordBatch, DataFusionError>>,
-    log: Arc<Mutex<ScanLog>>,
-    report: bool,
-    keep: usize,
-) {
-    let closed = std::sync::atomic::AtomicBool::new(false);
-    let send = |b: RecordBatch| {
-        tx.blocking_send(Ok(b)).map_err(|_| {
-            closed.store(true, std::sync::atomic::Ordering::Relaxed);
-            crate::Error::Internal("the query needed no more rows".into())
-        })
-    };
-    let mut rejects = Vec::new();
-    let mut failed = Vec::new();
-    let mut warnings = Vec::new();
-    let result = decoder.run(
-        send,
-        &mut |r| {
-            if report && rejects.len() < keep {
-                rejects.push(r.describe());
-            }
-        },
-        &mut |n| match n {
-            Notice::Failed(e) => failed.push(e.to_string()),
-            Notice::Warning(w) => warnings.push(w),
-        },
-        &mut |_| {},
-    );
-    let stopped_early = closed.load(std::sync::atomic::Ordering::Relaxed);
-    match result {
-        Ok(stats) if report => {
-            let mut l = lock(&log);
-            l.stats = Some(stats);
-            l.rejects = rejects;
-            l.failed = failed;
-            l.warnings.extend(warnings);
-        }
-        Ok(_) => {}
-        Err(_) if stopped_early => {
-            if report {
-                let mut l = lock(&log);
-                l.stopped_early = true;
-                l.rejects = rejects;
-                l.failed = failed;
-                l.warnings.extend(warnings);
-            }
-        }
-        Err(e) => {
-            let _ = tx.blocking_send(Err(DataFusionError::External(Box::new(e))));
-        }
-    }
 }
 
 /// The inputs of a query, by kind.
@@ -465,15 +344,13 @@ impl Engine {
             Inputs::Raw(inputs) => {
                 let decoder = Decoder::new(inputs.clone(), opts.decode.clone())?;
                 let schema = decoder.schema();
-                let raw = RawFlows {
-                    schema: schema.clone(),
+                let table = raw::RawLogTable::new(
                     inputs,
-                    opts: opts.decode.clone(),
-                    keep_rejects: opts.keep_rejects,
-                    first: Mutex::new(Some(decoder)),
-                    log: log.clone(),
-                };
-                let table = StreamingTable::try_new(schema.clone(), vec![Arc::new(raw)])?;
+                    opts.decode.clone(),
+                    decoder,
+                    opts.keep_rejects,
+                    log.clone(),
+                );
                 ctx.register_table("flow_logs", Arc::new(table))?;
                 schema
             }
