@@ -43,8 +43,8 @@ pub fn run(args: &AlertArgs) -> Result<ExitCode> {
         None => None,
     };
     let opts = QueryOptions {
-        decode: args.select.decode_options(args.threads)?,
-        threads: args.threads,
+        decode: args.select.decode_options(args.perf.threads)?,
+        threads: args.perf.threads,
         keep_rejects: 5,
         filter: args.window.resolve()?.filter(),
         select: args.select.select()?,

@@ -42,8 +42,8 @@ pub fn run(args: &QueryArgs) -> Result<ExitCode> {
         )?;
     }
     let opts = QueryOptions {
-        decode: args.select.decode_options(args.threads)?,
-        threads: args.threads,
+        decode: args.select.decode_options(args.perf.threads)?,
+        threads: args.perf.threads,
         keep_rejects: args.show_rejects,
         filter: args.window.resolve()?.filter(),
         select: args.select.select()?,

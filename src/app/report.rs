@@ -33,7 +33,7 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
         )?;
     }
     let window = args.window.resolve()?;
-    let decode = args.select.decode_options(args.threads)?;
+    let decode = args.select.decode_options(args.perf.threads)?;
     let mut walk_warnings = Vec::new();
     let classified = classify(&args.inputs, &args.select.select()?, &mut walk_warnings)?;
     walk_warnings.iter().for_each(warn);
@@ -59,7 +59,7 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
     };
     let opts = QueryOptions {
         decode,
-        threads: args.threads,
+        threads: args.perf.threads,
         keep_rejects: 5,
         filter: window.filter(),
         select: args.select.select()?,

@@ -3,7 +3,7 @@
 
 use clap::{Parser, ValueEnum};
 
-use crate::cli::common::{SelectArgs, WindowArgs, parse_param};
+use crate::cli::common::{SelectArgs, ThreadsArgs, WindowArgs, parse_param};
 
 const AFTER: &str = "A rule is a `.sql` file whose query returns the rows something is wrong \
 with; it fires when it returns at least `-- threshold:` rows. Header lines: `-- severity:`, \
@@ -77,13 +77,6 @@ pub struct AlertArgs {
     /// Print only firing rules (no per-rule summary on stderr).
     #[arg(short, long, help_heading = "Output")]
     pub quiet: bool,
-
-    /// Threads (default: one per core).
-    #[arg(
-        long,
-        default_value_t = 0,
-        value_name = "N",
-        help_heading = "Performance"
-    )]
-    pub threads: usize,
+    #[command(flatten)]
+    pub perf: ThreadsArgs,
 }

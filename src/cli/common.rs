@@ -69,6 +69,15 @@ impl SelectArgs {
     }
 }
 
+/// How many threads a query uses.
+#[derive(Args, Clone, Default)]
+#[command(next_help_heading = "Performance")]
+pub struct ThreadsArgs {
+    /// Threads for parsing and for the query engine (default: one per core).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub threads: usize,
+}
+
 /// Only flows whose capture window starts in a time range.
 #[derive(Args, Clone, Default)]
 #[command(next_help_heading = "Time window")]

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
 
-use crate::cli::common::{SelectArgs, WindowArgs, parse_param};
+use crate::cli::common::{SelectArgs, ThreadsArgs, WindowArgs, parse_param};
 
 const AFTER: &str = "The table is `flows`: the stored columns (AWS's names and types) plus \
 `start_time`/`end_time` timestamps. `vpcflow query --list` shows the canned queries.
@@ -72,13 +72,6 @@ pub struct QueryArgs {
     /// No summary lines on stderr.
     #[arg(short, long, help_heading = "Output")]
     pub quiet: bool,
-
-    /// Threads for parsing and for the query engine (default: one per core).
-    #[arg(
-        long,
-        default_value_t = 0,
-        value_name = "N",
-        help_heading = "Performance"
-    )]
-    pub threads: usize,
+    #[command(flatten)]
+    pub perf: ThreadsArgs,
 }

@@ -2,7 +2,7 @@
 
 use clap::Parser;
 
-use crate::cli::common::{SelectArgs, WindowArgs};
+use crate::cli::common::{SelectArgs, ThreadsArgs, WindowArgs};
 
 const EXAMPLES: &str = "Examples:
   vpcflow report logs/ -o traffic.html
@@ -37,13 +37,6 @@ pub struct ReportArgs {
     /// No summary line.
     #[arg(short, long, help_heading = "Output")]
     pub quiet: bool,
-
-    /// Threads (default: one per core).
-    #[arg(
-        long,
-        default_value_t = 0,
-        value_name = "N",
-        help_heading = "Performance"
-    )]
-    pub threads: usize,
+    #[command(flatten)]
+    pub perf: ThreadsArgs,
 }
