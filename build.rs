@@ -6,7 +6,10 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries");
+    // Read when the script runs, not baked in when it was compiled: one compiled script may
+    // serve several checkouts of the package (worktrees sharing a target directory).
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let root = Path::new(&manifest).join("queries");
     table(&root, "queries.rs");
     table(&root.join("alerts"), "alerts.rs");
 }
