@@ -213,8 +213,8 @@ pub fn write_stats(path: &Path, stats: &Stats, seconds: f64) -> Result<()> {
 }
 
 /// `-v`: what happens underneath (credential source, S3 requests and retries, each input's
-/// plan), through the `log` facade, to stderr. `-v` shows vpcflow's own notes, `-vv` adds
-/// debug detail, `-vvv` the libraries' too.
+/// plan), through the `log` facade, to stderr. `-v` shows vpcflow's own notes and object_store's
+/// S3 retries, `-vv` adds debug detail, `-vvv` the other libraries' too.
 pub fn init_logging(verbose: u8) {
     let level = match verbose {
         0 => return,
@@ -226,6 +226,9 @@ pub fn init_logging(verbose: u8) {
     if log::set_logger(&LOGGER).is_ok() {
         log::set_max_level(level);
         STDERR_ALL.store(verbose >= 3, std::sync::atomic::Ordering::Relaxed);
+        // object_store's retries are `tracing` events. Fails only if a subscriber is set
+        // already, which then keeps them.
+        let _ = tracing::subscriber::set_global_default(super::tracing_log::ToLog);
     }
 }
 
@@ -237,6 +240,8 @@ impl log::Log for StderrLog {
     fn enabled(&self, m: &log::Metadata<'_>) -> bool {
         m.level() <= log::max_level()
             && (m.target().starts_with("vpcflow")
+                // S3 requests' retries and back-offs.
+                || m.target().starts_with("object_store")
                 || STDERR_ALL.load(std::sync::atomic::Ordering::Relaxed))
     }
 

@@ -8,6 +8,7 @@ pub mod messages;
 pub mod outputs;
 pub mod query;
 pub mod report;
+pub mod tracing_log;
 
 use std::process::ExitCode;
 

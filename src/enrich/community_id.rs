@@ -64,27 +64,6 @@ pub fn community_id(
     std::str::from_utf8(&id).ok().map(str::to_owned)
 }
 
-/// Appends the Community ID of a flow (`1:` and 28 base64 characters) to `out`, the
-/// allocation-free form of [`community_id`]. Returns false, leaving `out` untouched, when
-/// [`community_id`] would return `None`.
-pub fn write_community_id(
-    seed: u16,
-    proto: u8,
-    src_ip: &str,
-    dst_ip: &str,
-    src_port: Option<u16>,
-    dst_port: Option<u16>,
-    out: &mut Vec<u8>,
-) -> bool {
-    match community_id_bytes(seed, proto, src_ip, dst_ip, src_port, dst_port) {
-        Some(id) => {
-            out.extend_from_slice(&id);
-            true
-        }
-        None => false,
-    }
-}
-
 /// The Community ID of a flow as ASCII bytes in a fixed-size array, or `None` when
 /// [`community_id`] would return `None`.
 pub(crate) fn community_id_bytes(
@@ -290,6 +269,25 @@ fn hash_flow(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Appends the ID to `out` as the ECS writer does (through [`community_id_bytes`]).
+    fn write_community_id(
+        seed: u16,
+        proto: u8,
+        src_ip: &str,
+        dst_ip: &str,
+        src_port: Option<u16>,
+        dst_port: Option<u16>,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        match community_id_bytes(seed, proto, src_ip, dst_ip, src_port, dst_port) {
+            Some(id) => {
+                out.extend_from_slice(&id);
+                true
+            }
+            None => false,
+        }
+    }
     use proptest::prelude::*;
     use std::path::Path;
 

@@ -289,7 +289,8 @@ impl GeoIp {
 
     /// Opens the given database files, either of which may be left out. Each file's
     /// `database_type` must match its role (contain `City` or `ASN`).
-    pub fn open_files(city: Option<&Path>, asn: Option<&Path>) -> Result<GeoIp, String> {
+    #[cfg(test)]
+    pub(crate) fn open_files(city: Option<&Path>, asn: Option<&Path>) -> Result<GeoIp, String> {
         let open = |kind: Kind, path: Option<&Path>| -> Result<Option<Db>, String> {
             let Some(path) = path else { return Ok(None) };
             let db = Db::open(path)?;
@@ -312,12 +313,14 @@ impl GeoIp {
     }
 
     /// Path of the City database in use, if any.
-    pub fn city_path(&self) -> Option<&Path> {
+    #[cfg(test)]
+    pub(crate) fn city_path(&self) -> Option<&Path> {
         self.city.as_ref().map(|d| d.path.as_path())
     }
 
     /// Path of the ASN database in use, if any.
-    pub fn asn_path(&self) -> Option<&Path> {
+    #[cfg(test)]
+    pub(crate) fn asn_path(&self) -> Option<&Path> {
         self.asn.as_ref().map(|d| d.path.as_path())
     }
 
@@ -357,7 +360,12 @@ impl GeoIp {
 
     /// [`write_geo_members_cached`](Self::write_geo_members_cached) for an already parsed
     /// address.
-    pub fn write_geo_members_ip_cached(&self, ip: IpAddr, cache: &mut GeoCache, out: &mut Vec<u8>) {
+    pub(crate) fn write_geo_members_ip_cached(
+        &self,
+        ip: IpAddr,
+        cache: &mut GeoCache,
+        out: &mut Vec<u8>,
+    ) {
         if cache.owner != self.id {
             cache.clear();
             cache.owner = self.id;

@@ -286,14 +286,14 @@ impl Timestamps {
     }
 }
 
-/// Appends `"YYYY-MM-DDTHH:MM:SS.000Z"` (quotes included) for Unix seconds `t`.
-pub fn push_timestamp(out: &mut Vec<u8>, t: i64) {
-    Timestamps::default().push(out, t);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `"YYYY-MM-DDTHH:MM:SS.000Z"` for `t` from a fresh cache (nothing to reuse).
+    fn push_timestamp(out: &mut Vec<u8>, t: i64) {
+        Timestamps::default().push(out, t);
+    }
 
     proptest::proptest! {
         #[test]

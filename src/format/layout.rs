@@ -47,17 +47,6 @@ impl Column {
     }
 }
 
-/// Where a layout came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Origin {
-    /// The file's first line named the fields.
-    Header,
-    /// `--fields` named them.
-    Fields,
-    /// Header-less input matched against the standard layouts.
-    Standard,
-}
-
 /// An ordered list of columns, one per token of a record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layout {
@@ -153,7 +142,7 @@ impl Layout {
     }
 
     /// The header line AWS would write for this layout (hyphenated names).
-    pub fn header_line(&self) -> String {
+    pub(crate) fn header_line(&self) -> String {
         self.columns
             .iter()
             .map(|c| match c {

@@ -47,7 +47,7 @@ pub struct S3Object {
 impl S3Object {
     /// An object known by its URL and listed size and ETag (as another process listed it),
     /// read through `endpoint` (`--endpoint-url`) or AWS's own.
-    pub fn from_listing(
+    pub(crate) fn from_listing(
         url: &str,
         size: u64,
         etag: Option<String>,

@@ -13,4 +13,4 @@ pub mod report;
 pub use convert::{Conversion, Report, Sink, Written};
 pub use decode::Decoder;
 pub use options::{MaxRejects, Options};
-pub use report::{Callbacks, Collected, Event, InputDone, Notice, Observer, RejectReport, Stats};
+pub use report::{Collected, Event, InputDone, Notice, Observer, RejectReport, Stats};

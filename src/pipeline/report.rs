@@ -133,7 +133,7 @@ pub trait Observer {
 }
 
 /// An [`Observer`] made of three closures, for callers that need no type of their own.
-pub struct Callbacks<'a> {
+pub(crate) struct Callbacks<'a> {
     /// Called for each refused line.
     pub reject: &'a mut dyn FnMut(&RejectReport<'_>),
     /// Called for each failed input and warning.

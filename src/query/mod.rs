@@ -17,6 +17,7 @@
 
 pub mod alert;
 pub mod canned;
+pub mod codec;
 pub mod raw;
 
 use std::fmt;

@@ -11,9 +11,9 @@
 //!   partitions, refused lines in input order, failed inputs, warnings) in the [`ScanLog`];
 //!   standard input (and any input that can be read only once) is scanned by the decoder planned
 //!   at registration, in one partition, and only once.
-//! - A scan is described by a serializable [`RawScanSpec`], so that a plan can be shipped to
-//!   another process (a remote executor) and run there: [`RawLogExec::to_bytes`] and
-//!   [`RawLogExec::from_bytes`].
+//! - The table and its scan are described by serializable specs ([`RawTableSpec`],
+//!   [`RawScanSpec`]), so that a plan can be shipped to another process (a scheduler, a remote
+//!   executor) and run there: `to_bytes`/`from_bytes`, which [`super::codec`] calls.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -294,6 +294,66 @@ impl RawLogTable {
     }
 }
 
+impl RawLogTable {
+    /// The table as data another process can rebuild it from (the inputs, the decoder options
+    /// and the united schema). Fails as [`RawLogExec::spec`] does.
+    pub fn spec(&self) -> Result<RawTableSpec> {
+        Ok(RawTableSpec {
+            files: self.files.iter().map(FileSpec::of).collect::<Result<_>>()?,
+            decode: DecodeSpec::of(&self.opts)?,
+            columns: columns_of(&self.schema),
+            keep_rejects: self.shared.keep_rejects,
+        })
+    }
+
+    /// The table rebuilt from its [`RawTableSpec`]: its scans plan their decoders themselves,
+    /// and the first one reports to a [`ScanLog`] of its own (see [`RawLogTable::log`]).
+    pub fn from_spec(spec: RawTableSpec) -> Result<RawLogTable> {
+        let files: Vec<RawFile> = spec
+            .files
+            .into_iter()
+            .map(FileSpec::into_file)
+            .collect::<Result<_>>()?;
+        Ok(RawLogTable {
+            schema: schema_of(spec.columns)?,
+            once: files.iter().any(|f| read_once(&f.input)),
+            files,
+            opts: spec.decode.into_options()?,
+            shared: Arc::new(TableShared {
+                first: Mutex::new(None),
+                stdin: false,
+                scans: AtomicU32::new(0),
+                keep_rejects: spec.keep_rejects,
+                log: Arc::new(Mutex::new(ScanLog::default())),
+            }),
+        })
+    }
+
+    /// The table as bytes (JSON of its [`RawTableSpec`]), as [`super::codec::LogicalCodec`]
+    /// ships it from a client to a scheduler.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        to_json(&self.spec()?)
+    }
+
+    /// The table rebuilt from [`RawLogTable::to_bytes`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<RawLogTable> {
+        RawLogTable::from_spec(from_json(bytes)?)
+    }
+
+    /// What the first scan of the table met.
+    pub fn log(&self) -> Arc<Mutex<ScanLog>> {
+        self.shared.log.clone()
+    }
+}
+
+fn to_json<T: Serialize>(spec: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(spec).map_err(|e| DataFusionError::External(Box::new(e)))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| DataFusionError::External(Box::new(e)))
+}
+
 type ScanFuture<'a> = Pin<Box<dyn Future<Output = Result<Arc<dyn ExecutionPlan>>> + Send + 'a>>;
 
 // `TableProvider::scan` is an `async_trait` method; this is its signature written out (planning
@@ -411,47 +471,10 @@ impl RawLogExec {
             .iter()
             .map(|g| g.iter().map(FileSpec::of).collect::<Result<Vec<_>>>())
             .collect::<Result<Vec<_>>>()?;
-        let fields = match &self.opts.fields {
-            Some(layout) => {
-                let text = layout.header_line();
-                let again = Layout::from_names(&text)
-                    .map_err(|e| DataFusionError::Internal(format!("--fields {text}: {e}")))?;
-                if again.columns != layout.columns {
-                    return Err(DataFusionError::Internal(format!(
-                        "--fields {text} does not describe its layout again"
-                    )));
-                }
-                Some(text)
-            }
-            None => None,
-        };
-        let o = &self.opts;
         Ok(RawScanSpec {
             groups,
-            decode: DecodeSpec {
-                threads: o.threads,
-                chunk_bytes: o.chunk_bytes,
-                window_bytes: o.window_bytes,
-                fields,
-                sample_bytes: o.sample_bytes,
-                keep_original: o.keep_original,
-                keep_provenance: o.keep_provenance,
-                max_rejects: o.max_rejects.map(|m| match m {
-                    MaxRejects::Count(n) => MaxRejectsSpec::Count(n),
-                    MaxRejects::Ratio(r) => MaxRejectsSpec::Ratio(r),
-                }),
-                max_line_bytes: o.max_line_bytes,
-            },
-            columns: self
-                .schema
-                .fields()
-                .iter()
-                .map(|f| ColumnSpec {
-                    name: f.name().clone(),
-                    data_type: f.data_type().to_string(),
-                    nullable: f.is_nullable(),
-                })
-                .collect(),
+            decode: DecodeSpec::of(&self.opts)?,
+            columns: columns_of(&self.schema),
             projection: self.projection.clone(),
         })
     }
@@ -467,57 +490,24 @@ impl RawLogExec {
                     .collect::<Result<Vec<_>>>()
             })
             .collect::<Result<Vec<_>>>()?;
-        let d = spec.decode;
-        let fields = match d.fields {
-            Some(text) => Some(Layout::from_names(&text).map_err(|e| {
-                DataFusionError::Execution(format!("the scan's --fields {text}: {e}"))
-            })?),
-            None => None,
-        };
-        let opts = Options {
-            threads: d.threads,
-            chunk_bytes: d.chunk_bytes,
-            window_bytes: d.window_bytes,
-            fields,
-            sample_bytes: d.sample_bytes,
-            keep_original: d.keep_original,
-            keep_provenance: d.keep_provenance,
-            max_rejects: d.max_rejects.map(|m| match m {
-                MaxRejectsSpec::Count(n) => MaxRejects::Count(n),
-                MaxRejectsSpec::Ratio(r) => MaxRejects::Ratio(r),
-            }),
-            max_line_bytes: d.max_line_bytes,
-        };
-        let fields = spec
-            .columns
-            .into_iter()
-            .map(|c| {
-                let t = DataType::from_str(&c.data_type)
-                    .map_err(|e| DataFusionError::Execution(format!("column {}: {e}", c.name)))?;
-                Ok(Field::new(c.name, t, c.nullable))
-            })
-            .collect::<Result<Vec<_>>>()?;
         RawLogExec::new(
             groups,
-            opts,
-            Arc::new(Schema::new(fields)),
+            spec.decode.into_options()?,
+            schema_of(spec.columns)?,
             spec.projection,
             None,
         )
     }
 
-    /// The scan as bytes (JSON of its [`RawScanSpec`]): what the physical extension codec that
-    /// ships plans to remote executors will call. Fails as [`RawLogExec::spec`] does.
+    /// The scan as bytes (JSON of its [`RawScanSpec`]), as [`super::codec::PhysicalCodec`]
+    /// ships it to remote executors. Fails as [`RawLogExec::spec`] does.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        serde_json::to_vec(&self.spec()?).map_err(|e| DataFusionError::External(Box::new(e)))
+        to_json(&self.spec()?)
     }
 
-    /// The scan rebuilt from [`RawLogExec::to_bytes`]: what the physical extension codec will
-    /// call on the executor.
+    /// The scan rebuilt from [`RawLogExec::to_bytes`] (on an executor).
     pub fn from_bytes(bytes: &[u8]) -> Result<RawLogExec> {
-        let spec: RawScanSpec =
-            serde_json::from_slice(bytes).map_err(|e| DataFusionError::External(Box::new(e)))?;
-        RawLogExec::from_spec(spec)
+        RawLogExec::from_spec(from_json(bytes)?)
     }
 
     /// The output schema (the projected table schema).
@@ -848,7 +838,19 @@ pub struct RawScanSpec {
     projection: Option<Vec<usize>>,
 }
 
-/// One input of a [`RawScanSpec`].
+/// Everything a [`RawLogTable`] needs, as data: what [`super::codec::LogicalCodec`] carries.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RawTableSpec {
+    /// The inputs, in input order.
+    files: Vec<FileSpec>,
+    decode: DecodeSpec,
+    /// The table's (united) columns.
+    columns: Vec<ColumnSpec>,
+    /// How many refused lines the first scan keeps in full.
+    keep_rejects: usize,
+}
+
+/// One input of a [`RawScanSpec`] or [`RawTableSpec`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct FileSpec {
     /// Position in the table's input list.
@@ -940,6 +942,62 @@ struct DecodeSpec {
     max_line_bytes: usize,
 }
 
+impl DecodeSpec {
+    fn of(o: &Options) -> Result<DecodeSpec> {
+        let fields = match &o.fields {
+            Some(layout) => {
+                let text = layout.header_line();
+                let again = Layout::from_names(&text)
+                    .map_err(|e| DataFusionError::Internal(format!("--fields {text}: {e}")))?;
+                if again.columns != layout.columns {
+                    return Err(DataFusionError::Internal(format!(
+                        "--fields {text} does not describe its layout again"
+                    )));
+                }
+                Some(text)
+            }
+            None => None,
+        };
+        Ok(DecodeSpec {
+            threads: o.threads,
+            chunk_bytes: o.chunk_bytes,
+            window_bytes: o.window_bytes,
+            fields,
+            sample_bytes: o.sample_bytes,
+            keep_original: o.keep_original,
+            keep_provenance: o.keep_provenance,
+            max_rejects: o.max_rejects.map(|m| match m {
+                MaxRejects::Count(n) => MaxRejectsSpec::Count(n),
+                MaxRejects::Ratio(r) => MaxRejectsSpec::Ratio(r),
+            }),
+            max_line_bytes: o.max_line_bytes,
+        })
+    }
+
+    fn into_options(self) -> Result<Options> {
+        let fields = match self.fields {
+            Some(text) => Some(Layout::from_names(&text).map_err(|e| {
+                DataFusionError::Execution(format!("the scan's --fields {text}: {e}"))
+            })?),
+            None => None,
+        };
+        Ok(Options {
+            threads: self.threads,
+            chunk_bytes: self.chunk_bytes,
+            window_bytes: self.window_bytes,
+            fields,
+            sample_bytes: self.sample_bytes,
+            keep_original: self.keep_original,
+            keep_provenance: self.keep_provenance,
+            max_rejects: self.max_rejects.map(|m| match m {
+                MaxRejectsSpec::Count(n) => MaxRejects::Count(n),
+                MaxRejectsSpec::Ratio(r) => MaxRejects::Ratio(r),
+            }),
+            max_line_bytes: self.max_line_bytes,
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 enum MaxRejectsSpec {
     Count(u64),
@@ -953,6 +1011,30 @@ struct ColumnSpec {
     name: String,
     data_type: String,
     nullable: bool,
+}
+
+fn columns_of(schema: &Schema) -> Vec<ColumnSpec> {
+    schema
+        .fields()
+        .iter()
+        .map(|f| ColumnSpec {
+            name: f.name().clone(),
+            data_type: f.data_type().to_string(),
+            nullable: f.is_nullable(),
+        })
+        .collect()
+}
+
+fn schema_of(columns: Vec<ColumnSpec>) -> Result<SchemaRef> {
+    let fields = columns
+        .into_iter()
+        .map(|c| {
+            let t = DataType::from_str(&c.data_type)
+                .map_err(|e| DataFusionError::Execution(format!("column {}: {e}", c.name)))?;
+            Ok(Field::new(c.name, t, c.nullable))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Arc::new(Schema::new(fields)))
 }
 
 #[cfg(test)]

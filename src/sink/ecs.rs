@@ -27,9 +27,6 @@ use crate::enrich::community_id;
 use crate::error::Error;
 use crate::format::json::{Obj, Timestamps, push_json_str};
 
-/// ECS version Elastic's pipeline stamps on every document.
-pub const ECS_VERSION: &str = "8.11.0";
-
 /// ECS output settings.
 #[derive(Default)]
 pub struct EcsOptions<'a> {
