@@ -109,6 +109,10 @@ pub struct FilePlan {
     pub leading_timestamp: bool,
     /// Lines longer than this (in bytes, without the line feed) are refused as too long.
     pub max_line: usize,
+    /// For each file column, whether its values are kept (all by default). A column not kept is
+    /// still checked, so the same lines are refused for the same reasons, but nothing is built
+    /// for it: its batch column is all null (a scan that doesn't need it drops it anyway).
+    pub keep: Vec<bool>,
 }
 
 /// The longest line accepted unless `--max-line-bytes` says otherwise: 1 MiB, hundreds of times
@@ -160,6 +164,7 @@ impl FilePlan {
             input: String::new(),
             leading_timestamp: false,
             max_line: DEFAULT_MAX_LINE_BYTES,
+            keep: vec![true; cols.len()],
         }
     }
 
@@ -209,6 +214,7 @@ impl FilePlan {
             input: String::new(),
             leading_timestamp: false,
             max_line: DEFAULT_MAX_LINE_BYTES,
+            keep: vec![true; cols.len()],
         }
     }
 }
@@ -251,6 +257,8 @@ enum Col {
     I32(Vec<i32>, BooleanBufferBuilder),
     I64(Vec<i64>, BooleanBufferBuilder),
     Str(Vec<i32>, Vec<u8>, BooleanBufferBuilder),
+    /// A column not kept ([`FilePlan::keep`]): values of this type are checked, not stored.
+    Check(Kind),
 }
 
 impl Col {
@@ -285,6 +293,7 @@ impl Col {
                 o.push(d.len() as i32);
                 n.append(false);
             }
+            Col::Check(_) => {}
         }
     }
 
@@ -313,17 +322,20 @@ impl Col {
                 d.truncate(o[rows] as usize);
                 n.truncate(rows);
             }
+            Col::Check(_) => {}
         }
     }
 
-    fn finish(self) -> ArrayRef {
+    /// The column's array; none for a column not kept.
+    fn finish(self) -> Option<ArrayRef> {
         fn nulls(mut n: BooleanBufferBuilder) -> Option<NullBuffer> {
             let b = NullBuffer::new(n.finish());
             (b.null_count() > 0).then_some(b)
         }
-        match self {
+        Some(match self {
             Col::I32(v, n) => Arc::new(Int32Array::new(v.into(), nulls(n))),
             Col::I64(v, n) => Arc::new(Int64Array::new(v.into(), nulls(n))),
+            Col::Check(_) => return None,
             Col::Str(o, mut d, n) => {
                 d.shrink_to_fit();
                 let offsets = OffsetBuffer::new(ScalarBuffer::from(o));
@@ -335,7 +347,7 @@ impl Col {
                     StringArray::new_unchecked(offsets, Buffer::from_vec(d), nulls(n))
                 })
             }
-        }
+        })
     }
 }
 
@@ -379,7 +391,11 @@ pub fn parse_chunk(
     let mut cols: Vec<Col> = plan
         .kinds
         .iter()
-        .map(|k| Col::new(*k, rows_cap, bytes_cap))
+        .enumerate()
+        .map(|(j, &k)| match plan.keep.get(j) {
+            Some(false) => Col::Check(k),
+            _ => Col::new(k, rows_cap, bytes_cap),
+        })
         .collect();
     let maxes: Vec<u64> = plan
         .kinds
@@ -570,6 +586,18 @@ pub fn parse_chunk(
                     offsets.push(bytes.len() as i32);
                     nulls.append(true);
                 }
+                Col::Check(Kind::Utf8) => {
+                    if is_ip[j] && !parse::is_ip(tok) {
+                        bad = Some(token_reason(&plan.names[j], TokenError::NotIp, tok));
+                        break;
+                    }
+                }
+                Col::Check(_) => {
+                    if let Err(err) = parse::parse_uint(tok, maxes[j]) {
+                        bad = Some(token_reason(&plan.names[j], err, tok));
+                        break;
+                    }
+                }
             }
         }
         if let Some(reason) = bad {
@@ -592,10 +620,10 @@ pub fn parse_chunk(
     if rows > 0 {
         let mut arrays: Vec<Option<ArrayRef>> = vec![None; schema.fields().len()];
         for (j, c) in cols.into_iter().enumerate() {
-            arrays[plan.columns[j]] = Some(c.finish());
+            arrays[plan.columns[j]] = c.finish();
         }
         if let (Some(i), Some(orig)) = (original_idx, original) {
-            arrays[i] = Some(orig.finish());
+            arrays[i] = orig.finish();
         }
         if let (Some(i), Some(o)) = (offset_idx, offsets_col) {
             arrays[i] = Some(Arc::new(Int64Array::from(o)));

@@ -151,6 +151,24 @@ impl Decoder {
         &self.schema
     }
 
+    /// Builds values only for the dataset columns named in `wanted` (a query's projection); the
+    /// others are still checked, so the same lines are refused for the same reasons and the
+    /// counts don't change, but their batch columns are all null. Text and JSON inputs only:
+    /// Parquet inputs map their columns as before.
+    pub fn keep_only(&mut self, wanted: &[&str]) {
+        let keep: Vec<bool> = self
+            .schema
+            .columns()
+            .iter()
+            .map(|c| wanted.contains(&c.name()))
+            .collect();
+        for p in &mut self.planned {
+            if let Plan::Text(fp) | Plan::Json(fp) = &mut p.plan {
+                fp.keep = fp.columns.iter().map(|&c| keep[c]).collect();
+            }
+        }
+    }
+
     /// Decodes every input. `on_batch` receives batches in input order, on a thread of its own
     /// (so writing overlaps parsing); an error from it stops the run. `on_reject` receives refused
     /// lines, `on_notice` failed inputs and warnings, `on_progress` the bytes read so far.

@@ -6,7 +6,8 @@
 //!   `split_by_size`); each partition is parsed by a [`Decoder`] of its own on a thread of its
 //!   own, and its batches stream into DataFusion through a small bounded channel, so memory stays
 //!   flat and a query that needs no more rows stops the parsing.
-//! - Only the columns the query needs leave the scan (projection pushdown).
+//! - Only the columns the query needs are built and leave the scan (projection pushdown into
+//!   the parser: the other columns are still checked, so the same lines are refused).
 //! - The first scan of the table that runs records what it met (counts summed over its
 //!   partitions, refused lines in input order, failed inputs, warnings) in the [`ScanLog`];
 //!   standard input (and any input that can be read only once) is scanned by the decoder planned
@@ -612,10 +613,26 @@ impl ExecutionPlan for RawLogExec {
         std::thread::Builder::new()
             .name(format!("vpcflow-scan-{partition}"))
             .spawn(move || {
-                let decoder = decoder.unwrap_or_else(|| {
-                    let inputs = job.files.iter().map(|f| f.input.clone()).collect();
-                    Decoder::new(inputs, opts).map_err(|e| DataFusionError::External(Box::new(e)))
-                });
+                let decoder = decoder
+                    .unwrap_or_else(|| {
+                        let inputs = job.files.iter().map(|f| f.input.clone()).collect();
+                        Decoder::new(inputs, opts)
+                            .map_err(|e| DataFusionError::External(Box::new(e)))
+                    })
+                    .map(|mut d| {
+                        // Projection pushed into the parser: only the columns the query
+                        // needs are built (the others are still checked).
+                        if job.projection.is_some() {
+                            let names: Vec<&str> = job
+                                .projected
+                                .fields()
+                                .iter()
+                                .map(|f| f.name().as_str())
+                                .collect();
+                            d.keep_only(&names);
+                        }
+                        d
+                    });
                 scan_partition(job, decoder, tx)
             })
             .map_err(|e| DataFusionError::External(Box::new(e)))?;
