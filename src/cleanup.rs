@@ -2,12 +2,12 @@
 //!
 //! This module owns every temporary path vpcflow makes: sort runs and their directory, S3
 //! Parquet downloads, the report's scratch Parquet, and the hidden file an output is written
-//! under before it is renamed into place ([`crate::sink::AtomicFile`]). (A dataset's own
+//! under before it is renamed into place (`crate::sink::AtomicFile`). (A dataset's own
 //! `.part-….tmp` files are not here: the next run on the dataset removes them.)
 //!
 //! - Each path is created exclusively (`O_EXCL`, so a file or symbolic link planted at the name
 //!   is never opened or followed) under a random name, by the `tempfile` crate.
-//! - [`TempPath`] is the one guard type: dropping it removes the path; [`TempPath::persist`]
+//! - `TempPath` is the one guard type: dropping it removes the path; `TempPath::persist`
 //!   renames a finished file into place instead.
 //! - While a path exists it is listed in a process-wide registry. [`remove_on_signals`],
 //!   called once by the binary, makes SIGINT (Ctrl-C) and SIGTERM remove every listed path and
@@ -122,7 +122,7 @@ impl TempPath {
 
     /// Renames the file to `dest` (replacing what is there): it is no longer temporary. On
     /// failure the guard is handed back with the error, still responsible for the file.
-    pub fn persist(mut self, dest: &Path) -> Result<(), (TempPath, io::Error)> {
+    pub(crate) fn persist(mut self, dest: &Path) -> Result<(), (TempPath, io::Error)> {
         let mut live = live();
         match std::fs::rename(&self.path, dest) {
             Ok(()) => {

@@ -58,12 +58,12 @@ impl DatasetSchema {
 
 /// Name of the extra column holding each record's text (after any JSON envelope is removed),
 /// present only when [`crate::pipeline::Options::keep_original`] asks for it (ECS `event.original`).
-pub const ORIGINAL_COLUMN: &str = "__original";
+pub(crate) const ORIGINAL_COLUMN: &str = "__original";
 
 /// Name of the extra column with each record's input name (bulk provenance `log.file.path`).
-pub const INPUT_COLUMN: &str = "__input";
+pub(crate) const INPUT_COLUMN: &str = "__input";
 /// Name of the extra column with each record's byte offset in its input (`log.offset`).
-pub const OFFSET_COLUMN: &str = "__offset";
+pub(crate) const OFFSET_COLUMN: &str = "__offset";
 
 /// How one token list maps onto a file's columns.
 #[derive(Debug, Clone)]
@@ -103,7 +103,7 @@ pub struct FilePlan {
     pub header: Option<Vec<u8>>,
     /// Describes the layout source in messages (`header`, `--fields`, `standard layouts (…)`).
     pub describe: String,
-    /// The input's name, for the provenance column [`INPUT_COLUMN`].
+    /// The input's name, for the provenance column `INPUT_COLUMN`.
     pub input: String,
     /// Each record follows a CloudWatch Logs export timestamp, which is dropped.
     pub leading_timestamp: bool,

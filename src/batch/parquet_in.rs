@@ -96,7 +96,7 @@ pub fn plan(
 }
 
 /// Reads a planned Parquet input batch by batch, each conformed to the dataset schema
-/// (columns the file lacks are null; [`INPUT_COLUMN`] names the input), and hands it to `each`
+/// (columns the file lacks are null; `INPUT_COLUMN` names the input), and hands it to `each`
 /// with the rows it holds. Integers that don't fit their column fail the input.
 pub fn read(
     name: &str,

@@ -22,7 +22,7 @@
 //!
 //! Flow logs carry no ICMP type or code, and Elastic's pipeline never sets `icmp.type` or
 //! `icmp.code`, so Elasticsearch hashes every flow-log ICMP record as type 0, code 0 whatever its
-//! srcport and dstport say. Pass a record's ports through [`flow_log_ports`] to get the same.
+//! srcport and dstport say. Pass a record's ports through `flow_log_ports` to get the same.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -50,7 +50,7 @@ const MAX_INPUT: usize = 40;
 /// Elastic-compatible Community ID v1 of a flow, or None when it can't be computed (an address doesn't parse).
 ///
 /// `src_port`/`dst_port` are the ICMP type and code for protocols 1 and 58 (see
-/// [`flow_log_ports`] for flow-log records) and are ignored for protocols without ports. `None`
+/// `flow_log_ports` for flow-log records) and are ignored for protocols without ports. `None`
 /// is also returned for protocol 255, which Elasticsearch rejects.
 pub fn community_id(
     seed: u16,
@@ -82,7 +82,7 @@ pub(crate) fn community_id_bytes(
 /// The ports to hash for a flow-log record, as Elastic's pipeline hashes it: the record's own
 /// ports, except for ICMP and ICMPv6, whose type and code flow logs don't carry and which
 /// Elasticsearch then hashes as type 0, code 0 (so `(None, None)` is returned for them).
-pub fn flow_log_ports(
+pub(crate) fn flow_log_ports(
     proto: u8,
     src_port: Option<u16>,
     dst_port: Option<u16>,

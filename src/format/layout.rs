@@ -499,14 +499,6 @@ impl Standard {
         }
     }
 
-    /// Token shapes, in token order.
-    pub fn shapes(&self) -> Vec<Shape> {
-        self.fields
-            .iter()
-            .map(|n| Shape::of(fields::lookup(n).expect("registry name")))
-            .collect()
-    }
-
     /// The standard layout with `n` tokens, if any.
     pub(crate) fn by_count(n: usize) -> Option<&'static Standard> {
         STANDARD.iter().find(|s| s.fields.len() == n)

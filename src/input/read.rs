@@ -13,7 +13,7 @@ use crate::input::Input;
 use crate::input::sniff::{is_gzip, read_up_to};
 
 /// A line-aligned run of bytes from an input.
-pub struct Block {
+pub(crate) struct Block {
     data: BlockData,
     len: usize,
     /// Byte offset of the block's first byte in the (decompressed) input.
@@ -26,7 +26,7 @@ pub struct Block {
 /// A line (or JSON piece) longer than the limit given to [`open_with`], skipped while reading:
 /// only its first bytes are kept, so memory stays bounded whatever the input holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Oversized {
+pub(crate) struct Oversized {
     /// Byte offset of its first byte in the (decompressed) input.
     pub offset: u64,
     /// Its length in bytes, without the line feed that ends a line.
@@ -122,9 +122,9 @@ pub struct Limits {
     /// Target bytes per block.
     pub window: usize,
     /// The longest unit (line, or JSON piece for [`Boundary::JsonObject`]) held in memory;
-    /// a longer one is skipped and reported as [`Oversized`].
+    /// a longer one is skipped and reported as `Oversized`.
     pub max_unit: usize,
-    /// How many of a skipped unit's first bytes are kept ([`Oversized::head`]).
+    /// How many of a skipped unit's first bytes are kept (`Oversized::head`).
     pub head: usize,
 }
 
@@ -166,7 +166,7 @@ pub fn open(input: &Input, limits: Limits) -> io::Result<Blocks> {
 }
 
 /// Opens an input for block reading, blocks ending at `boundary`.
-pub fn open_with(input: &Input, limits: Limits, boundary: Boundary) -> io::Result<Blocks> {
+pub(crate) fn open_with(input: &Input, limits: Limits, boundary: Boundary) -> io::Result<Blocks> {
     match input {
         Input::Stdin => stream(io::stdin(), limits, boundary),
         Input::S3(o) => stream(crate::input::s3::reader(o)?, limits, boundary),
@@ -220,7 +220,7 @@ fn map_range(file: &File, offset: u64, len: usize) -> io::Result<Mmap> {
 
 /// A sample of an input's first bytes for layout detection: cut after its last line feed unless
 /// it is the whole input or holds none (a JSON input may have no line feeds at all).
-pub fn cut_sample(mut data: Vec<u8>, whole: bool) -> Vec<u8> {
+pub(crate) fn cut_sample(mut data: Vec<u8>, whole: bool) -> Vec<u8> {
     if !whole && let Some(i) = memchr::memrchr(b'\n', &data) {
         data.truncate(i + 1);
     }
@@ -229,7 +229,7 @@ pub fn cut_sample(mut data: Vec<u8>, whole: bool) -> Vec<u8> {
 
 impl Blocks {
     /// The next block, or `None` at end of input.
-    pub fn next_block(&mut self) -> io::Result<Option<Block>> {
+    pub(crate) fn next_block(&mut self) -> io::Result<Option<Block>> {
         match self {
             Blocks::Stream(s) => s.next_block(),
             Blocks::Mapped {
@@ -310,7 +310,7 @@ impl Blocks {
     /// Up to `limit` bytes from the start of the input, as [`cut_sample`] cuts them, without
     /// consuming anything: blocks still start at the input's first byte. Call it before
     /// the first [`Blocks::next_block`].
-    pub fn peek(&mut self, limit: usize) -> io::Result<Vec<u8>> {
+    pub(crate) fn peek(&mut self, limit: usize) -> io::Result<Vec<u8>> {
         match self {
             Blocks::Mapped { file, len, pos, .. } => {
                 let n = (limit as u64).min(*len - *pos) as usize;
@@ -331,7 +331,7 @@ impl Blocks {
         }
     }
 
-    /// [`Blocks::peek`] of a freshly opened input.
+    /// `Blocks::peek` of a freshly opened input.
     pub fn sample(input: &Input, limit: usize) -> io::Result<Vec<u8>> {
         open(input, Limits::new(limit, limit, 0))?.peek(limit)
     }

@@ -19,9 +19,9 @@ pub struct Options {
     pub fields: Option<Layout>,
     /// How many leading bytes of an input are examined to detect its layout.
     pub sample_bytes: usize,
-    /// Add the column [`batch::ORIGINAL_COLUMN`] with each record's text.
+    /// Add the column `batch::ORIGINAL_COLUMN` with each record's text.
     pub keep_original: bool,
-    /// Add the provenance columns [`batch::INPUT_COLUMN`] and [`batch::OFFSET_COLUMN`].
+    /// Add the provenance columns `batch::INPUT_COLUMN` and `batch::OFFSET_COLUMN`.
     pub keep_provenance: bool,
     /// Stop the run with [`crate::Error::TooManyRejects`] past this many refused lines.
     pub max_rejects: Option<MaxRejects>,

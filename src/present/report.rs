@@ -2,7 +2,7 @@
 //! inline script for hover details; a Content-Security-Policy that forbids every fetch) built
 //! from SQL summaries run by [`crate::query::Engine`]. Every chart shows the numbers behind it
 //! (a table) and the SQL that produced them. Charts are bounded (top N rows, at most
-//! [`MAX_BUCKETS`] time buckets, [`HEAT_ROWS`] interfaces in the heat map), so the page stays
+//! `MAX_BUCKETS` time buckets, `HEAT_ROWS` interfaces in the heat map), so the page stays
 //! the same size for ten flows or a hundred million.
 //!
 //! A section whose query needs a column the data lacks (say `flow_direction` in v2 default
@@ -20,9 +20,9 @@ use crate::query::canned;
 use crate::query::{Engine, QueryError};
 
 /// Most time buckets in a time chart.
-pub const MAX_BUCKETS: i64 = 240;
+pub(crate) const MAX_BUCKETS: i64 = 240;
 /// Interfaces in the heat map.
-pub const HEAT_ROWS: usize = 20;
+pub(crate) const HEAT_ROWS: usize = 20;
 
 /// What the report covers.
 #[derive(Debug, Clone)]

@@ -1,7 +1,7 @@
 //! Outputs: every consumer of the pipeline's record batches implements
 //! [`crate::pipeline::Sink`] — a Parquet file ([`parquet`], ordered by [`sort`]), a dataset
 //! directory ([`dataset`]), NDJSON ([`ndjson`]), ECS documents and bulk files ([`ecs`], with the
-//! index [`template`]); [`output`] opens the one asked for; [`AtomicFile`] puts a finished file
+//! index `template`); `output` opens the one asked for; `AtomicFile` puts a finished file
 //! in place; [`clobber`] refuses outputs that would overwrite inputs.
 
 pub mod clobber;
@@ -41,7 +41,7 @@ pub fn no_such_column(option: &str, name: &str, schema: &arrow::datatypes::Schem
 /// The temporary name is hidden, random and created exclusively (`.NAME.XXXXXX.tmp`, see
 /// [`crate::cleanup`]); [`AtomicFile::commit`] syncs the file before the rename and the
 /// directory after it, so a file that has its final name also has its data after a power loss.
-pub struct AtomicFile {
+pub(crate) struct AtomicFile {
     tmp: TempPath,
     /// A second handle on the temporary file, to sync it whoever holds the writer.
     file: File,
