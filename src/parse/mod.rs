@@ -143,6 +143,24 @@ pub(crate) fn tokenize(line: &[u8], out: &mut [(u32, u32)]) -> usize {
     n
 }
 
+/// Checks that `line` is UTF-8 as `str::from_utf8` does, with its error. Flow log records are
+/// ASCII: those are recognised eight bytes at a time, and only a line with a non-ASCII byte is
+/// handed to the standard library's validator.
+#[inline]
+pub(crate) fn check_utf8(line: &[u8]) -> Result<(), std::str::Utf8Error> {
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut words = line.chunks_exact(8);
+    let mut high = 0u64;
+    for w in &mut words {
+        high |= u64::from_le_bytes(w.try_into().expect("8 bytes"));
+    }
+    let tail_high = words.remainder().iter().fold(0u8, |a, &b| a | b);
+    if high & HI == 0 && tail_high < 0x80 {
+        return Ok(());
+    }
+    std::str::from_utf8(line).map(|_| ())
+}
+
 /// Parses plain unsigned decimal (`0`, `42`, `007`) with an upper bound.
 #[inline]
 pub(crate) fn parse_uint(tok: &[u8], max: u64) -> Result<u64, TokenError> {
@@ -158,14 +176,25 @@ pub(crate) fn parse_uint(tok: &[u8], max: u64) -> Result<u64, TokenError> {
     }
     let mut v: u64 = 0;
     let mut overflow = false;
-    for &b in tok {
-        let d = b.wrapping_sub(b'0');
-        if d > 9 {
-            return Err(TokenError::NotInteger);
+    if tok.len() <= 19 {
+        // Up to 19 digits can't overflow a u64 (10^19 - 1 < 2^64): no checked arithmetic.
+        for &b in tok {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                return Err(TokenError::NotInteger);
+            }
+            v = v * 10 + u64::from(d);
         }
-        match v.checked_mul(10).and_then(|x| x.checked_add(u64::from(d))) {
-            Some(x) => v = x,
-            None => overflow = true,
+    } else {
+        for &b in tok {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                return Err(TokenError::NotInteger);
+            }
+            match v.checked_mul(10).and_then(|x| x.checked_add(u64::from(d))) {
+                Some(x) => v = x,
+                None => overflow = true,
+            }
         }
     }
     if overflow || v > max {
@@ -435,6 +464,62 @@ mod tests {
         assert_eq!(strip_export_timestamp(b"2026-11-25Tx 2"), None);
     }
     use proptest::prelude::*;
+
+    /// Token spans the plain way: a byte at a time.
+    fn naive_spans(line: &[u8]) -> Vec<(u32, u32)> {
+        let mut spans = Vec::new();
+        let mut start = None;
+        for (i, &b) in line.iter().enumerate() {
+            match (is_sep(b), start) {
+                (false, None) => start = Some(i),
+                (true, Some(s)) => {
+                    spans.push((s as u32, i as u32));
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        if let Some(s) = start {
+            spans.push((s as u32, line.len() as u32));
+        }
+        spans
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn tokenize_agrees_with_a_byte_at_a_time_split(
+            line in proptest::collection::vec(proptest::sample::select(vec![b' ', b'\t', b'a', b'-', b'\r', 0x80, b'9']), 0..140),
+            room in 0usize..20,
+        ) {
+            let want = naive_spans(&line);
+            let mut spans = vec![(u32::MAX, u32::MAX); room];
+            let n = tokenize(&line, &mut spans);
+            proptest::prop_assert_eq!(n, want.len());
+            let written = n.min(room);
+            proptest::prop_assert_eq!(&spans[..written], &want[..written]);
+            proptest::prop_assert!(spans[written..].iter().all(|&s| s == (u32::MAX, u32::MAX)));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_uint_agrees_with_std(digits in "[0-9]{1,25}", max in proptest::prelude::any::<u64>()) {
+            let want = match digits.parse::<u64>() {
+                Ok(v) if v <= max => Ok(v),
+                _ => Err(TokenError::OutOfRange),
+            };
+            proptest::prop_assert_eq!(parse_uint(digits.as_bytes(), max), want);
+        }
+
+        #[test]
+        fn check_utf8_agrees_with_std(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40), ascii in 0usize..40) {
+            let mut bytes = bytes;
+            for b in bytes.iter_mut().take(ascii) {
+                *b &= 0x7f;
+            }
+            proptest::prop_assert_eq!(check_utf8(&bytes), std::str::from_utf8(&bytes).map(|_| ()));
+        }
+    }
 
     fn tokens(line: &str) -> Vec<&str> {
         let line = trim_line(line.as_bytes());
