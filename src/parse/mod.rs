@@ -103,6 +103,71 @@ fn sep_mask(w: u64) -> u64 {
     zero_bytes(w ^ 0x2020_2020_2020_2020) | zero_bytes(w ^ 0x0909_0909_0909_0909)
 }
 
+/// Where the token starting at `i` ends: the next separator, or the end of the line. Scans eight
+/// bytes at a time.
+#[inline(always)]
+pub(crate) fn token_end(line: &[u8], mut i: usize) -> usize {
+    loop {
+        if let Some(word) = line.get(i..i + 8) {
+            let w = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+            let m = sep_mask(w);
+            if m != 0 {
+                return i + (m.trailing_zeros() / 8) as usize;
+            }
+            i += 8;
+        } else {
+            while i < line.len() && !is_sep(line[i]) {
+                i += 1;
+            }
+            return i;
+        }
+    }
+}
+
+/// An integer token read by [`int_token`].
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum IntToken {
+    Value(u64),
+    /// `-`: no value.
+    Null,
+    /// Anything else: left to [`parse_uint`], which says why (or accepts a form this fast reader
+    /// doesn't, such as more than 19 digits).
+    Other,
+}
+
+/// Reads the integer token starting at `*i` (not a separator) in one pass, moving `*i` to its
+/// end: plain decimal of up to 19 digits that is at most `max`, or `-`. What it reads as a value
+/// [`parse_uint`] reads as the same value.
+#[inline(always)]
+pub(crate) fn int_token(line: &[u8], i: &mut usize, max: u64) -> IntToken {
+    let start = *i;
+    let mut v = 0u64;
+    let mut k = start;
+    let end = line.len().min(start + 19);
+    while k < end {
+        let d = line[k].wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        v = v * 10 + u64::from(d);
+        k += 1;
+    }
+    let ends = k == line.len() || is_sep(line[k]);
+    *i = k;
+    if k > start {
+        if ends && v <= max {
+            IntToken::Value(v)
+        } else {
+            IntToken::Other
+        }
+    } else if line.get(k) == Some(&b'-') && line.get(k + 1).is_none_or(|&b| is_sep(b)) {
+        *i = k + 1;
+        IntToken::Null
+    } else {
+        IntToken::Other
+    }
+}
+
 /// Splits a trimmed line into token spans `(start, end)`, writing at most `out.len()` of them.
 /// Returns the total number of tokens in the line, which may exceed `out.len()`; only the first
 /// `out.len()` spans are written then. Scans eight bytes at a time for the end of a token.
@@ -119,22 +184,7 @@ pub(crate) fn tokenize(line: &[u8], out: &mut [(u32, u32)]) -> usize {
             break;
         }
         let start = i;
-        loop {
-            if let Some(word) = line.get(i..i + 8) {
-                let w = u64::from_le_bytes(word.try_into().expect("8 bytes"));
-                let m = sep_mask(w);
-                if m != 0 {
-                    i += (m.trailing_zeros() / 8) as usize;
-                    break;
-                }
-                i += 8;
-            } else {
-                while i < len && !is_sep(line[i]) {
-                    i += 1;
-                }
-                break;
-            }
-        }
+        i = token_end(line, i);
         if let Some(slot) = out.get_mut(n) {
             *slot = (start as u32, i as u32);
         }
