@@ -924,6 +924,35 @@ mod tests {
         }
     }
 
+    proptest! {
+        /// Appends and roll-backs in any order give the validity a plain list of flags gives.
+        #[test]
+        fn validity_agrees_with_a_list_of_flags(
+            ops in proptest::collection::vec((any::<bool>(), 0u8..8, 0usize..150), 0..120),
+            capacity in 0usize..200,
+        ) {
+            let mut v = Validity::new(capacity);
+            let mut want: Vec<bool> = Vec::new();
+            for (valid, op, n) in ops {
+                if op == 0 {
+                    let rows = n.min(want.len());
+                    v.truncate(rows);
+                    want.truncate(rows);
+                } else {
+                    for _ in 0..(n % 70) {
+                        v.append(valid);
+                        want.push(valid);
+                    }
+                }
+            }
+            let got: Vec<bool> = match v.finish() {
+                None => vec![true; want.len()],
+                Some(b) => (0..want.len()).map(|i| b.is_valid(i)).collect(),
+            };
+            prop_assert_eq!(got, want);
+        }
+    }
+
     #[test]
     fn the_direct_path_reads_a_clean_record() {
         let layout = Layout::from_names(HEADER).unwrap();
