@@ -1,8 +1,11 @@
 //! Column builders → `RecordBatch`: one chunk of lines becomes one batch in the dataset's schema,
 //! plus the lines it refused, each with its position and reason.
 //!
-//! A line is checked completely (token count, every integer, every address, UTF-8) before any of
-//! its values reach a builder, so a refused line leaves no trace in the batch.
+//! A line's values are appended as they are parsed and rolled back when the line is refused
+//! (token count, an integer, an address, UTF-8), so a refused line leaves no trace in the batch.
+//! Lines of a fixed layout (a header or `--fields`) take a direct path that parses each value
+//! straight from the line; anything unusual goes to the general path (tokenize, then parse each
+//! token), which alone words the reasons.
 
 // Not in the fuzz targets, which build the parser without Parquet.
 #[cfg(not(fuzzing))]
@@ -263,7 +266,7 @@ enum Col {
 
 /// Which values of a column are valid. Most columns of most chunks have no null at all, so no
 /// bitmap is built until the first null: before it, only the count of valid values is kept
-/// (measured: the per-value bitmap append was about 3% of a conversion's instructions).
+/// (measured: 1.2% fewer instructions for a conversion of default-layout records).
 struct Validity {
     /// Values so far, while all are valid.
     valid: usize,
