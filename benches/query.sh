@@ -3,7 +3,8 @@
 # DuckDB running them over pyarrow's Parquet of the same data, side by side in one run (our
 # Parquet as `convert` writes it by default, with `--cluster-by srcaddr`, and with
 # `--sort-by srcaddr,dstaddr`, the layout chosen for these summaries); and
-# `vpcflow query` straight over the raw text (each of the five queries parses it once).
+# `vpcflow query` straight over the raw text (each of the five queries parses it once), against
+# DuckDB's `read_csv` over the same text (benches/peer_query_raw.py).
 #
 #   bash benches/query.sh                     # data in /tmp/vpcflow-bench (generated if missing)
 #   RUNS=5 BENCH_DATA=/tmp/bench bash benches/query.sh
@@ -74,6 +75,7 @@ for r in $(seq 0 "$RUNS"); do   # run 0 warms up and is not counted
         run vpcflow-clustered "$BIN" query "$CLUSTERED" "${ARGS[@]}" --threads "$THREADS" --format csv -q
         run vpcflow-sorted "$BIN" query "$SORTED" "${ARGS[@]}" --threads "$THREADS" --format csv -q
         if [ "$RAW" = 1 ]; then
+            run duckdb-raw "$PY" "$REPO/benches/peer_query_raw.py" "$SHARED" "$LOG" --threads "$THREADS"
             run vpcflow-raw "$BIN" query "$LOG" "${ARGS[@]}" --threads "$THREADS" --format csv -q
         fi
     } | if [ "$r" = 0 ]; then cat >/dev/null; else tee -a "$RES" >&2; fi
@@ -94,4 +96,7 @@ for label, ts in times.items():
 if "vpcflow-raw" in times:
     m = statistics.median(times["vpcflow-raw"])
     print(f"raw text: 5 queries each parse {size / 1e6:.0f} MB: {5 * size / 1e6 / m:.0f} MB/s of text queried")
+    if "duckdb-raw" in times:
+        d = statistics.median(times["duckdb-raw"])
+        print(f"raw text, vpcflow / DuckDB read_csv over the same text: {m / d:.2f}")
 PY

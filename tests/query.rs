@@ -310,6 +310,64 @@ fn mixed_inputs_and_bad_sql_fail_clearly() {
     assert!(!ok && err.contains("--list"), "{err}");
 }
 
+/// Several queries over raw logs parse them once (into a scratch Parquet file): each query's
+/// rows are those it gives alone over the raw text, the counts and refused lines are the same,
+/// and the scratch file is gone afterwards.
+#[test]
+fn several_queries_parse_raw_logs_once_and_answer_as_each_alone() {
+    let mut inputs = query_set();
+    inputs.push(testdata("bad-lines.log").display().to_string());
+    let tmp = tempfile::tempdir().unwrap();
+    let queries = [
+        "SELECT action, count(*) AS n, sum(bytes) AS b FROM flows GROUP BY action ORDER BY action",
+        "SELECT srcaddr, dstaddr, sum(bytes) AS b FROM flows GROUP BY 1, 2 ORDER BY b DESC NULLS LAST, 1, 2 LIMIT 5",
+        "SELECT count(*) AS n, min(start_time) AS first FROM flows",
+    ];
+    let run = |qs: &[&str], stats: &std::path::Path| {
+        let mut extra: Vec<&str> = Vec::new();
+        for q in qs {
+            extra.extend(["--sql", q]);
+        }
+        let stats = stats.to_str().unwrap();
+        extra.extend(["--format", "csv", "--show-rejects", "3", "--stats", stats]);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_vpcflow"))
+            .arg("query")
+            .args(&inputs)
+            .args(&extra)
+            .env("TMPDIR", tmp.path())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{err}");
+        let refused: Vec<String> = err
+            .lines()
+            .filter(|l| l.starts_with("vpcflow: refused "))
+            .map(str::to_string)
+            .collect();
+        let mut st: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(stats).unwrap()).unwrap();
+        st.as_object_mut().unwrap().remove("seconds");
+        (String::from_utf8(out.stdout).unwrap(), refused, st)
+    };
+    let (together, refused, stats) = run(&queries, &tmp.path().join("all.json"));
+    let mut alone = String::new();
+    for (i, q) in queries.iter().enumerate() {
+        let (out, r, st) = run(&[q], &tmp.path().join(format!("{i}.json")));
+        alone += &out;
+        assert_eq!(r, refused, "the same refused lines, shown the same way");
+        assert_eq!(st, stats, "the same counts");
+    }
+    assert_eq!(together, alone);
+    assert_eq!(refused.len(), 3);
+    assert!(stats["rejected"].as_u64().unwrap() > 3);
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.ends_with(".json"))
+        .collect();
+    assert!(left.is_empty(), "scratch files left behind: {left:?}");
+}
+
 #[test]
 fn standard_input_is_read_once_and_timestamps_come_from_the_view() {
     use std::io::Write;

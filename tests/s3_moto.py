@@ -71,7 +71,8 @@ def flaky_proxy(upstream_port):
                 self.send_header("Content-Type", "application/xml")
                 self.send_header("Content-Length", str(len(err)))
                 self.end_headers()
-                self.wfile.write(err)
+                if self.command != "HEAD":
+                    self.wfile.write(err)
                 return
             up = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=30)
             up.request(self.command, self.path, body=body or None, headers=dict(self.headers))
@@ -81,9 +82,10 @@ def flaky_proxy(upstream_port):
             for k, v in resp.getheaders():
                 if k.lower() not in ("content-length", "transfer-encoding", "connection"):
                     self.send_header(k, v)
-            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Content-Length", resp.getheader("Content-Length") or str(len(data)))
             self.end_headers()
-            self.wfile.write(data)
+            if self.command != "HEAD":
+                self.wfile.write(data)
             up.close()
 
         do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = relay

@@ -48,6 +48,8 @@ pub fn run(args: &AlertArgs) -> Result<ExitCode> {
         keep_rejects: 5,
         filter: args.window.resolve()?.filter(),
         select: args.select.select()?,
+        // Several rules read raw inputs once, not once each.
+        parse_once: rules.len() > 1,
     };
     let engine = Engine::open(&args.inputs, &opts)?;
     let mut errors = 0usize;

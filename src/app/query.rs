@@ -47,6 +47,8 @@ pub fn run(args: &QueryArgs) -> Result<ExitCode> {
         keep_rejects: args.show_rejects,
         filter: args.window.resolve()?.filter(),
         select: args.select.select()?,
+        // Several queries read raw inputs once, not once each.
+        parse_once: queries.len() > 1,
     };
     let started = Instant::now();
     let engine = Engine::open(&args.inputs, &opts)?;

@@ -9,7 +9,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use vpcflow::present::report::{ReportOptions, build, scratch_parquet};
+use vpcflow::present::report::{ReportOptions, build};
+use vpcflow::query::scratch;
 use vpcflow::query::{Engine, Inputs, QueryOptions, classify};
 use vpcflow::sink::Target;
 
@@ -43,7 +44,7 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
         Inputs::Parquet(_) => (args.inputs.clone(), None),
         Inputs::Raw(raw) => {
             let mut console = Console::new(SHOWN_REJECTS, None, None)?;
-            let (guard, report) = scratch_parquet(raw, decode.clone(), &mut console)?;
+            let (guard, report) = scratch::parse_once(raw, decode.clone(), &mut console)?;
             console.finish()?;
             let s = &report.stats;
             refused = s.rejected;
@@ -63,6 +64,8 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
         keep_rejects: 5,
         filter: window.filter(),
         select: args.select.select()?,
+        // Raw inputs were parsed once above.
+        parse_once: false,
     };
     let engine = Engine::open(&inputs, &opts)?;
     let mut subtitle = args.inputs.join(", ");

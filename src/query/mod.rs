@@ -19,6 +19,7 @@ pub mod alert;
 pub mod canned;
 pub mod codec;
 pub mod raw;
+pub mod scratch;
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -35,7 +36,7 @@ use datafusion::prelude::ParquetReadOptions;
 use futures::StreamExt;
 
 use crate::input::Input;
-use crate::pipeline::{Decoder, Options, Stats};
+use crate::pipeline::{Collected, Decoder, Options, Stats};
 
 /// How to open the inputs and run queries.
 #[derive(Debug, Clone, Default)]
@@ -51,6 +52,10 @@ pub struct QueryOptions {
     pub filter: Option<String>,
     /// Which files of walked directories and globs are inputs.
     pub select: crate::input::Select,
+    /// Raw inputs are parsed once, into a private scratch Parquet file every query reads
+    /// ([`scratch::parse_once`]), rather than once per scan: for runs of several queries. The
+    /// [`ScanLog`] then holds that conversion's counts and refused lines.
+    pub parse_once: bool,
 }
 
 /// Why a query could not run.
@@ -275,6 +280,8 @@ pub struct Engine {
     runtime: tokio::runtime::Runtime,
     log: Arc<Mutex<ScanLog>>,
     columns: Vec<String>,
+    /// The raw inputs parsed once ([`QueryOptions::parse_once`]), removed with the engine.
+    _scratch: Option<crate::cleanup::TempPath>,
 }
 
 impl Engine {
@@ -320,26 +327,25 @@ impl Engine {
             warnings: walk_warnings,
             ..ScanLog::default()
         }));
+        let mut scratch = None;
         let schema: SchemaRef = match inputs {
-            Inputs::Parquet(paths) => {
-                let urls: Vec<String> = paths
-                    .iter()
-                    .map(|p| {
-                        std::path::absolute(p)
-                            .map(|a| a.to_string_lossy().into_owned())
-                            .map_err(|e| QueryError::Input(format!("{}: {e}", p.display())))
-                    })
-                    .collect::<Result<_, _>>()?;
-                let united = unite_parquet_schemas(&paths)?;
-                let read = ParquetReadOptions {
-                    // The files are named one by one, whatever their extension.
-                    file_extension: "",
-                    schema: Some(&united),
-                    ..ParquetReadOptions::default()
+            Inputs::Parquet(paths) => register_parquet(&ctx, &runtime, &paths)?,
+            Inputs::Raw(inputs) if opts.parse_once => {
+                let mut seen = Collected {
+                    keep_rejects: opts.keep_rejects,
+                    ..Collected::default()
                 };
-                let df = runtime.block_on(ctx.read_parquet(urls, read))?;
-                let schema = SchemaRef::new(df.schema().as_arrow().clone());
-                ctx.register_table("flow_logs", df.into_view())?;
+                let (file, report) = scratch::parse_once(inputs, opts.decode.clone(), &mut seen)?;
+                {
+                    let mut l = lock(&log);
+                    l.scans = 1;
+                    l.stats = Some(report.stats);
+                    l.rejects = seen.rejects;
+                    l.failed = seen.failed;
+                    l.warnings.extend(seen.warnings);
+                }
+                let schema = register_parquet(&ctx, &runtime, &[file.path().to_path_buf()])?;
+                scratch = Some(file);
                 schema
             }
             Inputs::Raw(inputs) => {
@@ -374,6 +380,7 @@ impl Engine {
             runtime,
             log,
             columns,
+            _scratch: scratch,
         })
     }
 
@@ -427,6 +434,34 @@ impl Engine {
     pub fn scan_log(&self) -> ScanLog {
         lock(&self.log).clone()
     }
+}
+
+/// Registers Parquet files as the table `flow_logs`, their schemas united (a column a file lacks
+/// reads as null); returns the table's schema.
+fn register_parquet(
+    ctx: &SessionContext,
+    runtime: &tokio::runtime::Runtime,
+    paths: &[std::path::PathBuf],
+) -> Result<SchemaRef, QueryError> {
+    let urls: Vec<String> = paths
+        .iter()
+        .map(|p| {
+            std::path::absolute(p)
+                .map(|a| a.to_string_lossy().into_owned())
+                .map_err(|e| QueryError::Input(format!("{}: {e}", p.display())))
+        })
+        .collect::<Result<_, _>>()?;
+    let united = unite_parquet_schemas(paths)?;
+    let read = ParquetReadOptions {
+        // The files are named one by one, whatever their extension.
+        file_extension: "",
+        schema: Some(&united),
+        ..ParquetReadOptions::default()
+    };
+    let df = runtime.block_on(ctx.read_parquet(urls, read))?;
+    let schema = SchemaRef::new(df.schema().as_arrow().clone());
+    ctx.register_table("flow_logs", df.into_view())?;
+    Ok(schema)
 }
 
 /// Whether some aggregate of `plan` groups rows that arrive ordered by its groups, with its work
