@@ -11,6 +11,8 @@
 //!   is written first and memory stays flat. Each scan of the table parses the inputs again
 //!   (standard input can be scanned only once); what the first scan refused is kept in a
 //!   [`ScanLog`].
+//!   With [`QueryOptions::parse_once`] (a run of several queries), raw inputs are instead
+//!   parsed once into a private scratch Parquet file ([`scratch`]) that every query reads.
 //!
 //! Queries run on a tokio runtime of their own; the parser's rayon pool is separate from it, so
 //! the two pools never wait on each other's threads.

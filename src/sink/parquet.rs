@@ -388,7 +388,7 @@ impl<W: Write + Send> ParquetSink<W> {
 
 /// Writes one ordered run of `--sort-by` to a temporary file read back once by the merge:
 /// fast LZ4 pages, no dictionaries or statistics ([`Sorter`]'s [`super::sort::WriteRun`]).
-fn write_sort_run(
+pub(crate) fn write_sort_run(
     file: std::fs::File,
     name: &str,
     schema: SchemaRef,

@@ -213,7 +213,28 @@ impl Sorter {
                 cursors.push(cursor);
             }
         }
-        merge(&mut cursors, &self.schema, &self.keys, &self.converter, out)
+        // The merge runs on a thread of its own, a couple of batches ahead of `out` (which
+        // encodes them), so merging and encoding overlap.
+        let (schema, keys, converter) = (&self.schema, &self.keys, &self.converter);
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<RecordBatch>(2);
+            let merger = scope.spawn(move || {
+                merge(&mut cursors, schema, keys, converter, &mut |batches| {
+                    for b in batches {
+                        // A closed channel: `out` failed, and says why below.
+                        if tx.send(b.clone()).is_err() {
+                            return Err(sort_err("merged rows", "the output stopped"));
+                        }
+                    }
+                    Ok(())
+                })
+            });
+            let written = rx.into_iter().try_for_each(|b| out(&[b]));
+            let merged = merger
+                .join()
+                .unwrap_or_else(|_| Err(sort_err("merged rows", "the merge panicked")));
+            written.and(merged)
+        })
     }
 }
 
@@ -402,4 +423,73 @@ fn merge(
         sift_down(&mut heap, cursors, 0);
     }
     flush(cursors, &mut pending, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::Int64Array;
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    use super::*;
+
+    fn sorter_of_five_runs() -> Sorter {
+        let schema = Arc::new(Schema::new(vec![Field::new("k", DataType::Int64, true)]));
+        // A budget of one byte: every batch is a run of its own.
+        let mut s = Sorter::new(
+            schema.clone(),
+            vec![0],
+            1,
+            "out",
+            crate::sink::parquet::write_sort_run,
+        )
+        .unwrap();
+        for run in 0..5i64 {
+            let keys = (0..20_000i64).map(|x| (x * 7919 + run) % 100_003);
+            let b = RecordBatch::try_new(
+                schema.clone(),
+                vec![Arc::new(Int64Array::from_iter_values(keys))],
+            )
+            .unwrap();
+            s.push(&b).unwrap();
+        }
+        s
+    }
+
+    #[test]
+    fn the_merge_hands_out_every_row_in_order() {
+        let mut keys = Vec::new();
+        sorter_of_five_runs()
+            .finish(&mut |batches| {
+                for b in batches {
+                    let a = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+                    keys.extend(a.values().iter().copied());
+                }
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(keys.len(), 100_000);
+        assert!(keys.windows(2).all(|w| w[0] <= w[1]));
+    }
+
+    #[test]
+    fn an_output_error_during_the_merge_is_the_error_returned() {
+        let mut calls = 0;
+        let err = sorter_of_five_runs()
+            .finish(&mut |_| {
+                calls += 1;
+                if calls == 2 {
+                    Err(Error::Write {
+                        path: "out".into(),
+                        reason: "no space left on device".into(),
+                    })
+                } else {
+                    Ok(())
+                }
+            })
+            .unwrap_err();
+        assert!(err.to_string().contains("no space left"), "{err}");
+        assert_eq!(calls, 2, "nothing is handed out after the error");
+    }
 }
