@@ -415,6 +415,29 @@ fn token_reason(name: &str, err: TokenError, tok: &[u8]) -> String {
     )
 }
 
+/// Appends what [`parse::int_token`] read to an integer column (its bound was checked there);
+/// false for a token left to the general path.
+#[inline(always)]
+fn push_int<T: Default>(
+    v: &mut Vec<T>,
+    nulls: &mut Validity,
+    token: parse::IntToken,
+    value: fn(u64) -> T,
+) -> bool {
+    match token {
+        parse::IntToken::Value(x) => {
+            v.push(value(x));
+            nulls.append(true);
+        }
+        parse::IntToken::Null => {
+            v.push(T::default());
+            nulls.append(false);
+        }
+        parse::IntToken::Other => return false,
+    }
+    true
+}
+
 /// The fast path for a line of a fixed layout, whose every column is the token at its position:
 /// appends each value straight from the line's bytes, one scan per token, without recording the
 /// token spans first. Returns false as soon as the line is anything but a record of exactly
@@ -436,22 +459,18 @@ fn parse_direct(line: &[u8], cols: &mut [Col], maxes: &[u64], is_ip: &[bool]) ->
             return false;
         }
         match col {
-            Col::I32(v, nulls) => match parse::int_token(line, &mut i, maxes[j]) {
-                IntToken::Value(x) => {
-                    v.push(x as i32);
-                    nulls.append(true);
+            Col::I32(v, nulls) => {
+                let t = parse::int_token(line, &mut i, maxes[j]);
+                if !push_int(v, nulls, t, |x| x as i32) {
+                    return false;
                 }
-                IntToken::Null => col.push_null(),
-                IntToken::Other => return false,
-            },
-            Col::I64(v, nulls) => match parse::int_token(line, &mut i, maxes[j]) {
-                IntToken::Value(x) => {
-                    v.push(x as i64);
-                    nulls.append(true);
+            }
+            Col::I64(v, nulls) => {
+                let t = parse::int_token(line, &mut i, maxes[j]);
+                if !push_int(v, nulls, t, |x| x as i64) {
+                    return false;
                 }
-                IntToken::Null => col.push_null(),
-                IntToken::Other => return false,
-            },
+            }
             Col::Check(Kind::Int32 | Kind::Int64) => {
                 if parse::int_token(line, &mut i, maxes[j]) == IntToken::Other {
                     return false;
