@@ -162,3 +162,39 @@ fn alert_rules_are_named_by_rule_only() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).is_empty(), "{}", stdout(&o));
 }
+
+/// `-o` naming a pipe (or a device, such as /dev/null) writes into it: renaming a finished file
+/// over it would replace it. The FIFO is still a FIFO afterwards and its reader got every record.
+#[test]
+fn an_output_that_is_a_pipe_is_written_in_place_not_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("out.ndjson");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    // A reader of its own, bounded in time: if the FIFO were replaced it would wait for nothing.
+    let reader = std::process::Command::new("timeout")
+        .arg("30")
+        .arg("cat")
+        .arg(&fifo)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input = testdata("sample-default.log");
+    let o = vpcflow(&[
+        "convert",
+        input.to_str().unwrap(),
+        "--to",
+        "ndjson",
+        "-o",
+        fifo.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let read = reader.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8(read.stdout).unwrap().lines().count(), 40);
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+}

@@ -154,7 +154,22 @@ impl Target {
     }
 
     /// A new file at `path`, written under a temporary name until [`Target::close`] commits it.
+    /// A device or a pipe already at `path` (`-o /dev/null`, a FIFO) is written in place instead:
+    /// renaming a file over it would replace it (and nothing could be withheld from it anyway).
     pub fn create(path: &Path) -> Result<Target, Error> {
+        if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(|e| Error::Write {
+                    path: path.display().to_string(),
+                    reason: format!("opening it: {e}"),
+                })?;
+            return Ok(Target::writer(
+                &path.display().to_string(),
+                Box::new(BufWriter::with_capacity(BUFFER_BYTES, file)),
+            ));
+        }
         let (atomic, file) = AtomicFile::create(path).map_err(|e| Error::Write {
             path: path.display().to_string(),
             reason: format!("creating it: {e}"),
