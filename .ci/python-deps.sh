@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Make a Python venv with duckdb, pyarrow, aiosmtpd and moto's S3 server (used by tests/readback.py,
-# tests/query_oracle.py, tests/alerts_smtp.py, tests/s3_moto.py and benches/compare.sh). Installs only what is not already importable there.
+# Make a Python venv with duckdb, pyarrow, aiosmtpd, moto's S3 server and pyspark (used by tests/readback.py,
+# tests/query_oracle.py, tests/alerts_smtp.py, tests/s3_moto.py, tests/spark_dataset.py and benches/compare.sh;
+# pyspark needs a Java 17+ runtime on PATH). Installs only what is not already importable there.
 # The last line printed is the venv's python.
 #   VENV_PY=$(bash .ci/python-deps.sh | tail -n1)
 set -euo pipefail
@@ -15,7 +16,7 @@ if [ ! -x "$PY" ]; then
 fi
 
 # module to import = package to install
-deps=("duckdb=duckdb" "pyarrow=pyarrow" "aiosmtpd=aiosmtpd" "moto.server=moto[server]" "boto3=boto3")
+deps=("duckdb=duckdb" "pyarrow=pyarrow" "aiosmtpd=aiosmtpd" "moto.server=moto[server]" "boto3=boto3" "pyspark=pyspark")
 missing=()
 modules=()
 for d in "${deps[@]}"; do

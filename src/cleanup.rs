@@ -2,8 +2,8 @@
 //!
 //! This module owns every temporary path vpcflow makes: sort runs and their directory, S3
 //! Parquet downloads, the report's scratch Parquet, and the hidden file an output is written
-//! under before it is renamed into place (`crate::sink::AtomicFile`). (A dataset's own
-//! `.part-….tmp` files are not here: the next run on the dataset removes them.)
+//! under before it is renamed into place (`crate::sink::AtomicFile`, a dataset's part files
+//! among them; those a killed run leaves, the next run on the dataset removes).
 //!
 //! - Each path is created exclusively (`O_EXCL`, so a file or symbolic link planted at the name
 //!   is never opened or followed) under a random name, by the `tempfile` crate.

@@ -15,39 +15,19 @@ import http.client
 import http.server
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 import urllib.parse
 
 import boto3
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOGS = os.path.join(REPO, "testdata", "query", "logs")
-PASSED = FAILED = 0
-
-
-def check(name, ok, detail=""):
-    global PASSED, FAILED
-    if ok:
-        PASSED += 1
-        print(f"ok    {name}")
-    else:
-        FAILED += 1
-        print(f"FAIL  {name}: {detail}"[:3000])
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from moto_s3 import check, free_port, moto_server, rows, summary  # noqa: E402
 
 
 def flaky_proxy(upstream_port):
@@ -95,41 +75,11 @@ def flaky_proxy(upstream_port):
     return f"http://127.0.0.1:{server.server_address[1]}", server, seen
 
 
-def rows(path):
-    t = pq.read_table(path)
-    drop = [c for c in t.column_names if c in ("log_group", "log_stream")]
-    return t.drop(drop).to_pylist()
-
-
 def main():
     exe = os.path.abspath(sys.argv[1])
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.time() > deadline or server.poll() is not None:
-                    raise SystemExit("moto server did not start")
-                time.sleep(0.2)
+    with moto_server() as endpoint:
         run_checks(exe, endpoint)
-    finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-    print(f"{PASSED} passed, {FAILED} failed")
-    sys.exit(1 if FAILED else 0)
+    summary()
 
 
 def run_checks(exe, endpoint):

@@ -2,7 +2,7 @@
 //! runs the library's [`Conversion`] into the [`Sink`](vpcflow::pipeline::Sink) the settings
 //! name, and reports.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow};
@@ -12,6 +12,7 @@ use vpcflow::input::Input;
 use vpcflow::pipeline::{Conversion, Decoder, Report, Written};
 use vpcflow::sink::dataset::{self, DatasetOptions};
 use vpcflow::sink::ecs::{BulkOptions, EcsOptions};
+use vpcflow::sink::place::Place;
 use vpcflow::sink::{Output, OutputFormat, SinkOptions};
 
 use crate::app::messages::{self, Console, EXIT_FAILED, EXIT_STRICT, info, usage, warn};
@@ -35,10 +36,9 @@ pub fn run(args: &ConvertArgs) -> Result<ExitCode> {
     if inputs.iter().filter(|i| **i == Input::Stdin).count() > 1 {
         return Err(usage("standard input ('-') can be named only once"));
     }
-    let out = Path::new(&settings.output);
     outputs::check(
         &inputs,
-        (settings.kind != OutputKind::Stdout).then_some((out, settings.kind)),
+        (settings.kind != OutputKind::Stdout).then_some((settings.output.as_str(), settings.kind)),
         &[
             ("--stats", args.stats.as_deref()),
             ("--rejects", args.rejects.as_deref()),
@@ -103,13 +103,17 @@ fn output_for(
     args: &ConvertArgs,
 ) -> Result<(Vec<Input>, Output)> {
     let out = PathBuf::from(&settings.output);
+    let place = Place::parse(&settings.output, settings.select.endpoint_url.as_deref())?;
     Ok(match settings.kind {
         OutputKind::Stdout => (inputs, Output::Stdout),
-        OutputKind::File => (inputs, Output::File(out)),
+        OutputKind::File => match place {
+            Place::S3(object) => (inputs, Output::Object(object)),
+            Place::Local(_) => (inputs, Output::File(out)),
+        },
         OutputKind::Numbered => (
             inputs,
             Output::Numbered {
-                base: out,
+                base: place,
                 limit: args.bulk_bytes,
             },
         ),
@@ -118,20 +122,21 @@ fn output_for(
                 .dataset
                 .clone()
                 .ok_or_else(|| anyhow!("internal error: a dataset without its options"))?;
-            prepare_dataset(out, options, inputs, args.quiet)?
+            prepare_dataset(place, options, inputs, args.quiet)?
         }
     })
 }
 
 /// Reads what a dataset directory holds already and says what this run will redo or skip.
 fn prepare_dataset(
-    dir: PathBuf,
+    dir: Place,
     options: DatasetOptions,
     inputs: Vec<Input>,
     quiet: bool,
 ) -> Result<(Vec<Input>, Output)> {
     let mut resume = dataset::prepare(&dir, &options, inputs)?;
-    let name = dir.display();
+    let name = dir.name();
+    let name = name.trim_end_matches('/');
     if !quiet {
         if resume.orphans_removed > 0 {
             info(format_args!(
@@ -197,6 +202,7 @@ fn summarize(report: &Report) {
     let dest = match &report.written {
         Written::Nothing | Written::Stdout => String::new(),
         Written::File(p) => format!(" -> {}", p.display()),
+        Written::Object(url) => format!(" -> {url}"),
         Written::Files(files) => format!(" -> {} bulk files", files.len()),
         Written::Dataset {
             dir,
@@ -204,7 +210,7 @@ fn summarize(report: &Report) {
             commits,
         } => format!(
             " -> {}: {files} files in {commits} commits",
-            dir.display().to_string().trim_end_matches('/')
+            dir.trim_end_matches('/')
         ),
     };
     info(format_args!(

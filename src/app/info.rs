@@ -101,6 +101,25 @@ pub fn es_template() -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `vpcflow athena-ddl DATASET`: the dataset's Athena table, read from its manifest and its
+/// part files' footers.
+pub fn athena_ddl(
+    dataset: &str,
+    table: &str,
+    location: Option<&str>,
+    endpoint: Option<&str>,
+) -> Result<ExitCode> {
+    let place = vpcflow::sink::place::Place::parse(dataset, endpoint)?;
+    let info = vpcflow::sink::dataset::describe(&place)?;
+    let table = vpcflow::present::athena::AthenaTable {
+        name: table,
+        location: location.unwrap_or(dataset),
+    };
+    let sql = vpcflow::present::athena::create_table(&info, &table)?;
+    std::io::stdout().lock().write_all(sql.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `vpcflow completions SHELL`: a completion script generated from the clap definitions.
 pub fn completions(shell: clap_complete::Shell) -> Result<ExitCode> {
     let mut cmd = Cli::command();

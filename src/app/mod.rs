@@ -25,6 +25,12 @@ pub fn run(command: &Command) -> Result<ExitCode> {
         Command::Report(args) => report::run(args),
         Command::Show { file, rows } => info::show(file, *rows),
         Command::EsTemplate => info::es_template(),
+        Command::AthenaDdl {
+            dataset,
+            table,
+            location,
+            endpoint_url,
+        } => info::athena_ddl(dataset, table, location.as_deref(), endpoint_url.as_deref()),
         Command::Fields { json } => info::fields(*json),
         Command::Completions { shell } => info::completions(*shell),
         Command::Man { out } => info::man(out.as_deref()),

@@ -6,7 +6,9 @@ use std::path::Path;
 use anyhow::Result;
 
 use vpcflow::input::Input;
-use vpcflow::sink::clobber;
+use vpcflow::sink::clobber::{self, S3Output};
+use vpcflow::sink::ecs::NumberedFiles;
+use vpcflow::sink::place::is_s3;
 
 use crate::cli::common::SelectArgs;
 use crate::cli::convert::OutputKind;
@@ -16,16 +18,30 @@ use crate::cli::convert::OutputKind;
 /// the inputs and each other.
 pub fn check(
     inputs: &[Input],
-    main: Option<(&Path, OutputKind)>,
+    main: Option<(&str, OutputKind)>,
     side: &[(&str, Option<&Path>)],
 ) -> Result<()> {
+    let s3_main = main.filter(|(out, _)| is_s3(out));
+    let main = main
+        .filter(|(out, _)| !is_s3(out))
+        .map(|(out, kind)| (Path::new(out), kind));
+    if let Some((url, kind)) = s3_main {
+        let first = NumberedFiles::path(Path::new(url), 1);
+        let first = first.file_name().unwrap_or_default().to_string_lossy();
+        let how = match kind {
+            OutputKind::Dataset => S3Output::Prefix,
+            OutputKind::Numbered => S3Output::Numbered(&first),
+            OutputKind::File | OutputKind::Stdout => S3Output::Object,
+        };
+        clobber::refuse_s3_inputs(inputs, url, how)?;
+    }
     if let Some((out, kind)) = main {
         match kind {
             OutputKind::File => clobber::refuse_input_file(inputs, "-o", out)?,
             OutputKind::Dataset => clobber::refuse_inputs_inside(inputs, out)?,
-            OutputKind::Numbered => clobber::refuse_numbered_inputs(inputs, out, |n| {
-                vpcflow::sink::ecs::NumberedFiles::new(out, 1).path(n)
-            })?,
+            OutputKind::Numbered => {
+                clobber::refuse_numbered_inputs(inputs, out, |n| NumberedFiles::path(out, n))?
+            }
             OutputKind::Stdout => {}
         }
     }

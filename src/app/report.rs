@@ -29,7 +29,7 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
     if args.output != "-" {
         outputs::check(
             &outputs::local_inputs(&args.inputs, &args.select),
-            Some((Path::new(&args.output), OutputKind::File)),
+            Some((args.output.as_str(), OutputKind::File)),
             &[],
         )?;
     }

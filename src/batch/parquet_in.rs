@@ -28,6 +28,41 @@ fn bad(input: &str, reason: String) -> Error {
     }
 }
 
+/// The Arrow schema of a Parquet file, from its footer alone: `tail(n)` returns the file's last
+/// `n` bytes (a ranged read: a part file on S3 is not downloaded for this).
+pub fn footer_schema(
+    name: &str,
+    mut tail: impl FnMut(u64) -> Result<Vec<u8>, Error>,
+) -> Result<arrow::datatypes::Schema, Error> {
+    let bad = |reason: String| Error::Input {
+        input: name.to_string(),
+        reason,
+    };
+    let mut buf = tail(64 << 10)?;
+    let meta_len = |b: &[u8]| -> Result<u64, Error> {
+        if b.len() < 8 || &b[b.len() - 4..] != b"PAR1" {
+            return Err(bad("not a Parquet file (no PAR1 footer)".into()));
+        }
+        let n = &b[b.len() - 8..b.len() - 4];
+        Ok(u64::from(u32::from_le_bytes([n[0], n[1], n[2], n[3]])))
+    };
+    let len = meta_len(&buf)?;
+    if len + 8 > buf.len() as u64 {
+        buf = tail(len + 8)?;
+        if len + 8 > buf.len() as u64 {
+            return Err(bad("Parquet footer longer than the file".into()));
+        }
+    }
+    let end = buf.len() - 8;
+    let meta = parquet::file::metadata::ParquetMetaDataReader::decode_metadata(
+        &buf[end - len as usize..end],
+    )
+    .map_err(|e| bad(format!("Parquet footer: {e}")))?;
+    let fm = meta.file_metadata();
+    parquet::arrow::parquet_to_arrow_schema(fm.schema_descr(), fm.key_value_metadata())
+        .map_err(|e| bad(format!("Parquet schema: {e}")))
+}
+
 /// Adds a Parquet input's columns to the dataset schema; returns (source column, dataset column
 /// name) pairs.
 pub fn plan(

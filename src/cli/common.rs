@@ -21,7 +21,7 @@ pub struct SelectArgs {
     /// Leave out files matching this glob (same matching as --include). Repeatable.
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
-    /// S3-compatible endpoint for s3:// inputs (default: AWS_ENDPOINT_URL, else AWS's own).
+    /// S3-compatible endpoint for s3:// inputs and outputs (default: AWS_ENDPOINT_URL, else AWS's own).
     #[arg(long, value_name = "URL")]
     pub endpoint_url: Option<String>,
     /// Layout of header-less input: `'${version} ${account-id} …'`, plain names, or `default`.

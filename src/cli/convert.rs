@@ -10,6 +10,7 @@ use vpcflow::pipeline::{MaxRejects, Options};
 use vpcflow::sink::OutputFormat;
 use vpcflow::sink::dataset::{self, DatasetOptions};
 use vpcflow::sink::parquet::ParquetOptions;
+use vpcflow::sink::place::is_s3;
 
 use crate::app::messages::usage;
 use crate::cli::common::SelectArgs;
@@ -18,6 +19,7 @@ const EXAMPLES: &str = "Examples:
   vpcflow convert 'AWSLogs/**/*.log.gz' -o flows.parquet
   vpcflow convert logs/ -o dataset/ --partition-by date,account_id
   vpcflow convert s3://bucket/AWSLogs/ -o flows.parquet --stats stats.json
+  vpcflow convert s3://logs/AWSLogs/ -o s3://lake/flows/ --partition-by date
   vpcflow convert flows.log --to bulk --geoip geoip/ -o bulk.ndjson
   zcat flows.log.gz | vpcflow convert - --fields default -o - --to ndjson";
 
@@ -48,8 +50,9 @@ pub struct ConvertArgs {
     #[command(flatten)]
     pub select: SelectArgs,
 
-    /// Output file (`-` for standard output), or a directory for a Parquet dataset (a path
-    /// ending in `/`, an existing directory, or any path with --partition-by).
+    /// Output file or `s3://bucket/key` (`-` for standard output), or a directory or
+    /// `s3://bucket/prefix/` for a Parquet dataset (a name ending in `/`, an existing
+    /// directory, or any name with --partition-by).
     #[arg(short, long, help_heading = "Output")]
     pub output: String,
     /// Output format (default: from the output's extension, else parquet).
@@ -109,6 +112,9 @@ pub struct ConvertArgs {
     /// Convert everything again, removing what earlier runs wrote to the directory.
     #[arg(long, help_heading = "Dataset")]
     pub force: bool,
+    /// S3 datasets: seconds a run's lease on the prefix lasts unless renewed (tests).
+    #[arg(long, default_value_t = dataset::LEASE_SECONDS, hide = true)]
+    pub lease_seconds: u64,
 
     /// zstd compression level.
     #[arg(
@@ -218,7 +224,9 @@ pub struct ConvertSettings {
 impl ConvertArgs {
     /// Checks the flags against each other and builds the library's options.
     pub fn resolve(&self) -> Result<ConvertSettings> {
-        vpcflow::sink::clobber::refuse_url("-o", &self.output)?;
+        if !is_s3(&self.output) {
+            vpcflow::sink::clobber::refuse_url("-o", &self.output)?;
+        }
         let format = match self.to {
             Some(Format::Parquet) => OutputFormat::Parquet,
             Some(Format::Ndjson) => OutputFormat::Ndjson,
@@ -239,7 +247,7 @@ impl ConvertArgs {
         }
         let dataset = !self.partition_by.is_empty()
             || self.output.ends_with('/')
-            || Path::new(&self.output).is_dir();
+            || (!is_s3(&self.output) && Path::new(&self.output).is_dir());
         let kind = if self.output == "-" {
             OutputKind::Stdout
         } else if dataset {
@@ -320,6 +328,7 @@ impl ConvertArgs {
                 ..parquet.clone()
             },
             force: self.force,
+            lease_seconds: self.lease_seconds,
         })
     }
 }

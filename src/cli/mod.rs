@@ -16,6 +16,7 @@ const EXAMPLES: &str = "Examples:
   vpcflow convert 'AWSLogs/**/*.log.gz' -o flows.parquet
   vpcflow query flows.parquet --name top_talkers
   vpcflow report logs/ -o traffic.html
+  vpcflow athena-ddl s3://lake/flows/ --table flows.vpc
   vpcflow alert logs/ --rule all --smtp smtp://mail.example.org
   vpcflow completions bash > /etc/bash_completion.d/vpcflow";
 
@@ -59,6 +60,23 @@ pub enum Command {
     },
     /// Print the Elasticsearch index template for the ECS documents (`--to ecs`/`bulk`).
     EsTemplate,
+    /// Print Athena's CREATE EXTERNAL TABLE (with partition projection) for a dataset that
+    /// `convert -o DIR/` wrote.
+    AthenaDdl {
+        /// The dataset: `s3://bucket/prefix/`, or a local directory (with --location).
+        dataset: String,
+        /// The table's name (`table` or `database.table`).
+        #[arg(long, default_value = "vpc_flow_logs")]
+        table: String,
+        /// Where Athena reads the files (default: the dataset's s3:// URL; other URLs, such as
+        /// file:///…, for Hive or Spark).
+        #[arg(long, value_name = "S3_URL")]
+        location: Option<String>,
+        /// S3-compatible endpoint to read the dataset from (default: AWS_ENDPOINT_URL, else
+        /// AWS's own).
+        #[arg(long, value_name = "URL")]
+        endpoint_url: Option<String>,
+    },
     /// List every known flow log field: AWS name, column, type, version.
     Fields {
         /// Print JSON instead of a table.

@@ -1,4 +1,5 @@
-//! `s3://bucket/prefix` inputs, read through the `object_store` crate's S3 client.
+//! `s3://bucket/prefix` inputs, read through the `object_store` crate's S3 client (which
+//! `crate::sink::s3` writes outputs through too).
 //!
 //! Credentials follow the usual AWS chain: `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`
 //! (+ `AWS_SESSION_TOKEN`) from the environment; else static keys of the shared credentials and
@@ -87,7 +88,7 @@ impl PartialEq for S3Object {
 impl Eq for S3Object {}
 
 /// The runtime S3 requests run on (apart from DataFusion's and from the parser's threads).
-fn runtime() -> &'static tokio::runtime::Runtime {
+pub(crate) fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RT.get_or_init(|| {
         tokio::runtime::Builder::new_multi_thread()
@@ -101,7 +102,7 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 
 /// Runs a future to completion on the S3 runtime, from any thread that is not itself one of the
 /// runtime's.
-fn block_on<F: std::future::Future + Send + 'static>(f: F) -> F::Output
+pub(crate) fn block_on<F: std::future::Future + Send + 'static>(f: F) -> F::Output
 where
     F::Output: Send + 'static,
 {
@@ -214,12 +215,12 @@ pub(crate) fn object_url(bucket: &str, region: &str, key: &str) -> String {
 /// characters such as `ü` first, and the client encodes the path again for the request (a GET of
 /// `%25C3%25BC` finds nothing): parse the key as it is, and encode only what the store refuses
 /// (empty or `.`/`..` segments, control characters).
-fn object_path(key: &str) -> ObjectPath {
+pub(crate) fn object_path(key: &str) -> ObjectPath {
     ObjectPath::parse(key).unwrap_or_else(|_| ObjectPath::from(key))
 }
 
 /// The S3 client for a bucket (one per bucket and endpoint, shared).
-fn store(bucket: &str, endpoint: Option<&str>) -> Result<Arc<AmazonS3>, Error> {
+pub(crate) fn store(bucket: &str, endpoint: Option<&str>) -> Result<Arc<AmazonS3>, Error> {
     type Stores = HashMap<(String, Option<String>), Arc<AmazonS3>>;
     static STORES: OnceLock<Mutex<Stores>> = OnceLock::new();
     let key = (bucket.to_string(), endpoint.map(str::to_string));
@@ -346,7 +347,10 @@ pub fn expand(url: &str, select: &Select, endpoint: Option<&str>) -> Result<Vec<
             .unwrap_or(&k)
             .trim_start_matches('/');
         let rel_path = Path::new(rel);
-        if rel.is_empty() || rel.ends_with('/') {
+        // Keys named `_…` are a dataset's bookkeeping (our manifest and lease, Spark's
+        // `_SUCCESS`), skipped as in a walked directory.
+        let bookkeeping = rel.rsplit('/').next().is_some_and(|n| n.starts_with('_'));
+        if rel.is_empty() || rel.ends_with('/') || bookkeeping {
             continue;
         }
         if pattern.as_ref().is_some_and(|g| !g.is_match(rel_path)) || !select.keeps(rel_path) {

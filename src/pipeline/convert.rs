@@ -55,12 +55,15 @@ pub enum Written {
     Stdout,
     /// One file, in place.
     File(PathBuf),
-    /// Numbered files (Elasticsearch bulk bodies).
-    Files(Vec<PathBuf>),
-    /// Part files of a dataset directory, recorded in its manifest in `commits` commits.
+    /// One S3 object (its URL), its upload completed.
+    Object(String),
+    /// Numbered files or objects (Elasticsearch bulk bodies), by path or URL.
+    Files(Vec<String>),
+    /// Part files of a dataset directory or S3 prefix, recorded in its manifest in `commits`
+    /// commits.
     Dataset {
-        /// The directory.
-        dir: PathBuf,
+        /// The directory's path or the prefix's URL.
+        dir: String,
         /// Part files written by this run.
         files: u64,
         /// Commits made by this run.

@@ -61,7 +61,7 @@ pub fn refuse_url(option: &str, target: &str) -> Result<(), Error> {
     });
     match scheme {
         Some(s) => Err(Error::Usage(format!(
-            "{option} {target}: writing to {s}:// URLs is not supported (yet); write to a local path and copy it there (for S3: aws s3 cp)"
+            "{option} {target}: writing to {s}:// URLs is not supported here; name a local path (convert's -o takes s3:// URLs)"
         ))),
         None => Ok(()),
     }
@@ -136,10 +136,6 @@ pub fn refuse_numbered_inputs(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let Some(at) = first_name.find("000001") else {
-        return Ok(());
-    };
-    let (before, after) = (&first_name[..at], &first_name[at + 6..]);
     for (input, _) in local_inputs(inputs) {
         let Ok(real) = std::fs::canonicalize(input) else {
             continue;
@@ -148,14 +144,63 @@ pub fn refuse_numbered_inputs(
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let numbered_like = name.len() >= before.len() + 6 + after.len()
-            && name.starts_with(before)
-            && name.ends_with(after)
-            && name[before.len()..name.len() - after.len()]
-                .bytes()
-                .all(|b| b.is_ascii_digit());
-        if numbered_like && real.parent() == Some(dir_real.as_path()) {
+        if numbered_like(&first_name, &name) && real.parent() == Some(dir_real.as_path()) {
             return Err(overwrite("-o", &real, input));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `name` has the shape of the numbered file name `first` (file 1's, with `000001`):
+/// the same text around six or more digits.
+fn numbered_like(first: &str, name: &str) -> bool {
+    let Some(at) = first.find("000001") else {
+        return false;
+    };
+    let (before, after) = (&first[..at], &first[at + 6..]);
+    name.len() >= before.len() + 6 + after.len()
+        && name.starts_with(before)
+        && name.ends_with(after)
+        && name[before.len()..name.len() - after.len()]
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+}
+
+/// How an S3 output is written, for [`refuse_s3_inputs`].
+pub enum S3Output<'a> {
+    /// One object.
+    Object,
+    /// Objects below a prefix (a dataset).
+    Prefix,
+    /// Numbered objects beside the URL; the name of number 1 (`bulk-000001.ndjson`).
+    Numbered(&'a str),
+}
+
+/// Refuses an S3 output (`-o URL`) that would overwrite an S3 input: the same object, a dataset
+/// prefix holding inputs, or numbered objects that are inputs. Objects are compared by URL.
+pub fn refuse_s3_inputs(inputs: &[Input], url: &str, kind: S3Output<'_>) -> Result<(), Error> {
+    let prefix = format!("{}/", url.trim_end_matches('/'));
+    let dir = url.rsplit_once('/').map_or(url, |(d, _)| d);
+    for input in inputs {
+        let Input::S3(o) = input else { continue };
+        let clash = match kind {
+            S3Output::Object => o.url == url,
+            S3Output::Prefix => o.url.starts_with(&prefix),
+            S3Output::Numbered(first) => o
+                .url
+                .rsplit_once('/')
+                .is_some_and(|(d, name)| d == dir && numbered_like(first, name)),
+        };
+        if clash {
+            return Err(Error::Usage(format!(
+                "-o {url}: {} the input {}; refusing to overwrite what is being read (choose another output)",
+                if matches!(kind, S3Output::Prefix) {
+                    "the dataset prefix holds"
+                } else {
+                    "that is"
+                },
+                o.url
+            )));
         }
     }
     Ok(())
@@ -221,7 +266,7 @@ mod tests {
         let other = d.path().join("bulk-notes.ndjson");
         std::fs::write(&other, "x\n").unwrap();
         let out = d.path().join("bulk.ndjson");
-        let name = |n: u64| crate::sink::ecs::NumberedFiles::new(&out, 1).path(n);
+        let name = |n: u64| crate::sink::ecs::NumberedFiles::path(&out, n);
         assert!(refuse_numbered_inputs(&[Input::Path(input)], &out, name).is_err());
         assert!(refuse_numbered_inputs(&[Input::Path(other)], &out, name).is_ok());
     }

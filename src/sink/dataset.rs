@@ -1,27 +1,30 @@
-//! Parquet datasets in a directory: Hive-style partitions (`date=2026-11-24/region=us-east-1/`),
-//! part files of a target size, and a manifest that makes runs resumable.
+//! Parquet datasets in a directory or below an `s3://` prefix (a [`Place`]): Hive-style
+//! partitions (`date=2026-11-24/region=us-east-1/`), part files of a target size, and a manifest
+//! that makes runs resumable.
 //!
-//! Rows are written in *units*: consecutive inputs whose rows go to part files written under
-//! hidden temporary names (`.part-….parquet.tmp`). A unit is committed when it holds enough rows
-//! (and at the end): its files are finished and synced, renamed to their final names, and only
-//! then is one line appended to the manifest (`_vpcflow_manifest.jsonl`) naming the unit's inputs
+//! Rows are written in *units*: consecutive inputs whose rows go to part files that are not
+//! visible yet (local: hidden temporary names, `.part-….parquet.….tmp`; S3: uploads not
+//! completed). A unit is committed when it holds enough rows (and at the end): its files are
+//! finished and synced, renamed to their final names (S3: their uploads completed), and only
+//! then is one line appended to the manifest (`_vpcflow_manifest.jsonl`; S3: the object
+//! replaced with one line more) naming the unit's inputs
 //! (with size and mtime or ETag), their counts, and its files. The manifest is the truth: a run
 //! killed at any moment leaves at most temporary files and renamed files of an unrecorded unit;
 //! the next run removes both before it starts, skips the inputs the manifest records unchanged,
 //! and converts the rest, so the dataset ends up exactly as one uninterrupted run makes it.
 //! An input that changed since (size, mtime or ETag) takes its whole unit with it: the unit's
-//! files are deleted and all its inputs converted again.
+//! files are deleted and all its inputs converted again. One run at a time writes a dataset:
+//! a locked file in the directory, a lease object below the prefix ([`crate::sink::s3`]).
 
 use std::collections::{HashMap, HashSet};
-use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use arrow::array::{Array, ArrayRef, Int32Array, Int64Array, StringArray};
 use arrow::datatypes::{DataType, SchemaRef};
 use arrow::record_batch::RecordBatch;
 
 use super::parquet::{ParquetOptions, ParquetSink};
+use super::place::{DatasetLock, Finished, LOCK, Pending, Place};
 use crate::error::Error;
 use crate::input::Input;
 use crate::pipeline::InputDone;
@@ -221,7 +224,13 @@ pub struct DatasetOptions {
     pub force: bool,
     /// What must match between runs writing into one directory (partitioning, layout options).
     pub fingerprint: serde_json::Value,
+    /// S3: seconds a run's lease on the prefix lasts unless renewed (a killed run's blocks the
+    /// next run this long at most).
+    pub lease_seconds: u64,
 }
+
+/// The default [`DatasetOptions::lease_seconds`].
+pub const LEASE_SECONDS: u64 = 30;
 
 /// What [`prepare`] found.
 #[derive(Debug, Default)]
@@ -244,52 +253,15 @@ pub struct Resume {
     pub rows_before: u64,
     /// Number for this run's first unit.
     pub next_unit: u64,
-    /// The directory's lock file, held locked while this run writes the dataset.
-    pub lock: Option<File>,
+    /// The directory's lock file or the prefix's lease, held while this run writes the dataset.
+    pub lock: Option<DatasetLock>,
+    /// The manifest's text as this run starts from it.
+    pub manifest: Vec<u8>,
 }
 
-/// The file a run holds locked while it writes a dataset, so two runs never write one
-/// directory at once (kept afterwards: removing it could let two later runs lock two files).
-pub(crate) const LOCK: &str = "_vpcflow.lock";
-
-/// Takes the dataset directory's lock, or says that another run holds it.
-fn lock_dir(dir: &Path) -> Result<File, Error> {
-    let path = dir.join(LOCK);
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| io_err(&path, e))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Write {
-            path: dir.display().to_string(),
-            reason: "another vpcflow run is writing this dataset now; wait for it to finish (or choose another directory)".to_string(),
-        }),
-        Err(std::fs::TryLockError::Error(e)) => Err(io_err(&path, e)),
-    }
-}
-
-fn io_err(path: &Path, e: std::io::Error) -> Error {
-    Error::Write {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    }
-}
-
-/// Every file below `dir` (relative paths), skipping nothing.
-fn walk_files(dir: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for e in std::fs::read_dir(dir.join(rel))? {
-        let e = e?;
-        let r = rel.join(e.file_name());
-        if e.file_type()?.is_dir() {
-            walk_files(dir, &r, out)?;
-        } else {
-            out.push(r);
-        }
-    }
-    Ok(())
+/// The last segment of a `/`-separated relative path.
+fn file_name(rel: &str) -> &str {
+    rel.rsplit('/').next().unwrap_or(rel)
 }
 
 fn is_part_file(name: &str) -> bool {
@@ -302,16 +274,12 @@ fn is_temp_file(name: &str) -> bool {
 
 /// Reads the manifest: its header's options and its units (a torn last line — a run killed while
 /// appending it — is ignored).
-fn read_manifest(path: &Path) -> Result<Option<(serde_json::Value, Vec<Unit>)>, Error> {
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io_err(path, e)),
+fn read_manifest(place: &Place) -> Result<Option<(serde_json::Value, Vec<Unit>)>, Error> {
+    let Some(bytes) = place.read()? else {
+        return Ok(None);
     };
-    let lines: Vec<String> = BufReader::new(file)
-        .lines()
-        .collect::<Result<_, _>>()
-        .map_err(|e| io_err(path, e))?;
+    let text = String::from_utf8_lossy(&bytes);
+    let lines: Vec<&str> = text.lines().collect();
     let mut options = None;
     let mut units = Vec::new();
     let n = lines.len();
@@ -320,7 +288,7 @@ fn read_manifest(path: &Path) -> Result<Option<(serde_json::Value, Vec<Unit>)>, 
             continue;
         }
         let corrupt = |why: String| Error::Write {
-            path: format!("{}:{}", path.display(), i + 1),
+            path: format!("{}:{}", place.name(), i + 1),
             reason: why,
         };
         if options.is_none() {
@@ -341,9 +309,8 @@ fn read_manifest(path: &Path) -> Result<Option<(serde_json::Value, Vec<Unit>)>, 
     Ok(options.map(|o| (o, units)))
 }
 
-fn write_manifest(path: &Path, options: &serde_json::Value, units: &[Unit]) -> Result<(), Error> {
-    let tmp = path.with_file_name(format!(".{MANIFEST}.tmp"));
-    let mut w = BufWriter::new(File::create(&tmp).map_err(|e| io_err(&tmp, e))?);
+/// The manifest's text: its header, then a line per unit.
+fn manifest_text(options: &serde_json::Value, units: &[Unit]) -> Vec<u8> {
     let mut text =
         serde_json::to_string(&serde_json::json!({ "vpcflow_dataset_options": options }))
             .expect("JSON")
@@ -352,23 +319,64 @@ fn write_manifest(path: &Path, options: &serde_json::Value, units: &[Unit]) -> R
         text.push_str(&serde_json::to_string(u).expect("JSON"));
         text.push('\n');
     }
-    w.write_all(text.as_bytes()).map_err(|e| io_err(&tmp, e))?;
-    let f = w.into_inner().map_err(|e| io_err(&tmp, e.into_error()))?;
-    f.sync_all().map_err(|e| io_err(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| io_err(path, e))?;
-    let dir = super::parent_dir(path);
-    super::sync_dir(dir).map_err(|e| io_err(dir, e))
+    text.into_bytes()
+}
+
+/// What a dataset holds, as its manifest says: its partition levels, its committed part files,
+/// and the columns its files have.
+#[derive(Debug)]
+pub struct DatasetInfo {
+    /// Partition levels, outermost first.
+    pub partition_by: Vec<PartKey>,
+    /// Committed part files, relative to the dataset (`date=…/part-….parquet`).
+    pub files: Vec<String>,
+    /// The columns of the part files: each commit's first file's, united in the order first
+    /// seen (runs over inputs of other layouts add columns).
+    pub schema: arrow::datatypes::Schema,
+}
+
+/// Reads what the dataset at `dir` holds (see [`DatasetInfo`]), without writing anything.
+pub fn describe(dir: &Place) -> Result<DatasetInfo, Error> {
+    let manifest = dir.join(MANIFEST);
+    let Some((options, units)) = read_manifest(&manifest)? else {
+        return Err(Error::Usage(format!(
+            "{dir}: no {MANIFEST} there: not a vpcflow dataset (make one with `vpcflow convert … -o {dir}`)"
+        )));
+    };
+    let keys: Vec<String> = options
+        .get("partition_by")
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default();
+    let partition_by = parse_partition_by(&keys)?;
+    let mut fields: Vec<arrow::datatypes::FieldRef> = Vec::new();
+    for unit in &units {
+        let Some(first) = unit.files.first() else {
+            continue;
+        };
+        let file = dir.join(first);
+        for f in
+            crate::batch::parquet_in::footer_schema(&file.name(), |n| file.read_tail(n))?.fields()
+        {
+            if !fields.iter().any(|g| g.name() == f.name()) {
+                fields.push(f.clone());
+            }
+        }
+    }
+    Ok(DatasetInfo {
+        partition_by,
+        files: units.into_iter().flat_map(|u| u.files).collect(),
+        schema: arrow::datatypes::Schema::new(fields),
+    })
 }
 
 /// Gets `dir` ready for a run: checks the options match the dataset's, removes what killed runs
 /// left, drops units whose inputs changed, and tells which inputs to convert.
-pub fn prepare(dir: &Path, opts: &DatasetOptions, inputs: Vec<Input>) -> Result<Resume, Error> {
-    std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
-    let lock = lock_dir(dir)?;
+pub fn prepare(dir: &Place, opts: &DatasetOptions, inputs: Vec<Input>) -> Result<Resume, Error> {
+    dir.make_dir()?;
+    let lock = dir.lock(opts.lease_seconds)?;
     let manifest_path = dir.join(MANIFEST);
-    let mut files = Vec::new();
-    walk_files(dir, Path::new(""), &mut files).map_err(|e| io_err(dir, e))?;
-    files.retain(|f| f != Path::new(LOCK));
+    let mut files = dir.list_files()?;
+    files.retain(|f| f != LOCK);
     let mut resume = Resume {
         lock: Some(lock),
         ..Resume::default()
@@ -378,12 +386,12 @@ pub fn prepare(dir: &Path, opts: &DatasetOptions, inputs: Vec<Input>) -> Result<
     } else {
         read_manifest(&manifest_path)?
     };
+    let fresh = existing.is_none();
     let mut units = match existing {
         Some((options, units)) => {
             if options != opts.fingerprint {
                 return Err(Error::Usage(format!(
-                    "{} holds a dataset written with other options ({options}; now {}): use --force to rebuild it, or another directory",
-                    dir.display(),
+                    "{dir} holds a dataset written with other options ({options}; now {}): use --force to rebuild it, or another directory",
                     opts.fingerprint
                 )));
             }
@@ -391,14 +399,12 @@ pub fn prepare(dir: &Path, opts: &DatasetOptions, inputs: Vec<Input>) -> Result<
         }
         None => {
             let ours = files.iter().any(|f| {
-                f.file_name()
-                    .map(|n| n.to_string_lossy())
-                    .is_some_and(|n| is_part_file(&n) || is_temp_file(&n))
+                let n = file_name(f);
+                is_part_file(n) || is_temp_file(n)
             });
             if !opts.force && !ours && !files.is_empty() {
                 return Err(Error::Usage(format!(
-                    "{} is not empty and holds no vpcflow dataset: choose an empty or new directory",
-                    dir.display()
+                    "{dir} is not empty and holds no vpcflow dataset: choose an empty or new directory"
                 )));
             }
             Vec::new()
@@ -437,25 +443,22 @@ pub fn prepare(dir: &Path, opts: &DatasetOptions, inputs: Vec<Input>) -> Result<
         .flat_map(|u| u.files.iter().map(String::as_str))
         .collect();
     // Files no committed unit names: temporary files, and part files of unrecorded or dropped units.
-    for f in &files {
-        let name = f
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let rel = f.to_string_lossy().replace('\\', "/");
-        let stale = (is_part_file(&name) && !committed.contains(rel.as_str()))
-            || is_temp_file(&name)
+    for rel in &files {
+        let name = file_name(rel);
+        let stale = (is_part_file(name) && !committed.contains(rel.as_str()))
+            || is_temp_file(name)
             || (opts.force && name == MANIFEST);
         if stale {
-            std::fs::remove_file(dir.join(f)).map_err(|e| io_err(&dir.join(f), e))?;
-            if is_part_file(&name) && !dropped.contains(&rel) {
+            dir.join(rel).remove()?;
+            if is_part_file(name) && !dropped.contains(rel) {
                 resume.orphans_removed += 1;
             }
         }
     }
-    remove_empty_dirs(dir);
-    if resume.invalidated_units > 0 || !manifest_path.exists() {
-        write_manifest(&manifest_path, &opts.fingerprint, &units)?;
+    dir.remove_empty_dirs();
+    resume.manifest = manifest_text(&opts.fingerprint, &units);
+    if resume.invalidated_units > 0 || fresh {
+        manifest_path.replace(&resume.manifest)?;
     }
     let done: HashMap<&str, &InputRecord> = units
         .iter()
@@ -493,33 +496,9 @@ pub fn prepare(dir: &Path, opts: &DatasetOptions, inputs: Vec<Input>) -> Result<
     Ok(resume)
 }
 
-fn remove_empty_dirs(dir: &Path) {
-    fn go(d: &Path) -> bool {
-        let Ok(entries) = std::fs::read_dir(d) else {
-            return false;
-        };
-        let mut empty = true;
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                if go(&p) {
-                    let _ = std::fs::remove_dir(&p);
-                } else {
-                    empty = false;
-                }
-            } else {
-                empty = false;
-            }
-        }
-        empty
-    }
-    go(dir);
-}
-
 /// An open part file.
 struct Part {
-    sink: ParquetSink<BufWriter<File>>,
-    tmp: PathBuf,
+    sink: ParquetSink<Pending>,
     rel: String,
     last_used: u64,
     /// The batch that last wrote to it.
@@ -541,10 +520,9 @@ const SPLIT_ROWS: usize = 1 << 17;
 const MAX_GATHERED_ROWS: usize = 1 << 20;
 
 /// A finished part file, waiting for its unit's commit.
-struct Finished {
-    tmp: PathBuf,
+struct Done {
     rel: String,
-    file: File,
+    file: Finished,
 }
 
 /// Where a key column's values come from.
@@ -815,12 +793,12 @@ fn group_rows<'a>(
 
 /// Writes a directory dataset: see the module documentation.
 pub(crate) struct DatasetSink {
-    dir: PathBuf,
+    dir: Place,
     schema: SchemaRef,
     opts: DatasetOptions,
     keys: Vec<(PartKey, KeySource)>,
     open: HashMap<String, Part>,
-    finished: Vec<Finished>,
+    finished: Vec<Done>,
     unit: u64,
     seq: u64,
     tick: u64,
@@ -836,14 +814,16 @@ pub(crate) struct DatasetSink {
     pub files_written: u64,
     /// Units committed by this run.
     pub units_committed: u64,
-    /// The directory's lock ([`LOCK`]), held until the sink is dropped.
-    lock: Option<File>,
+    /// The directory's lock or the prefix's lease, held until the sink is dropped.
+    lock: Option<DatasetLock>,
+    /// The manifest's text (an S3 manifest is replaced whole at each commit).
+    manifest: Vec<u8>,
 }
 
 impl DatasetSink {
     /// A writer for `dir`, as [`prepare`] left it, with the dataset's `schema`.
     pub fn new(
-        dir: &Path,
+        dir: &Place,
         schema: SchemaRef,
         opts: DatasetOptions,
         resume: &Resume,
@@ -877,7 +857,7 @@ impl DatasetSink {
         }
         let unit = resume.next_unit;
         Ok(DatasetSink {
-            dir: dir.to_path_buf(),
+            dir: dir.clone(),
             schema,
             opts,
             keys,
@@ -896,6 +876,7 @@ impl DatasetSink {
             files_written: 0,
             units_committed: 0,
             lock: None,
+            manifest: resume.manifest.clone(),
         })
     }
 
@@ -1121,24 +1102,17 @@ impl DatasetSink {
                     .expect("open is not empty");
                 self.finish_part(&lru)?;
             }
-            let dir = self.dir.join(rel_dir);
-            std::fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
-            let name = format!("part-u{:06}-{:05}.parquet", self.unit, self.seq);
+            self.dir.join(rel_dir).make_dir()?;
+            let rel = format!("{rel_dir}part-u{:06}-{:05}.parquet", self.unit, self.seq);
             self.seq += 1;
-            let tmp = dir.join(format!(".{name}.tmp"));
-            let file = File::create(&tmp).map_err(|e| io_err(&tmp, e))?;
-            let sink = ParquetSink::new(
-                BufWriter::with_capacity(1 << 20, file),
-                &tmp.display().to_string(),
-                self.schema.clone(),
-                &self.opts.parquet,
-            )?;
+            let file = self.dir.join(&rel).create()?;
+            let name = file.name();
+            let sink = ParquetSink::new(file, &name, self.schema.clone(), &self.opts.parquet)?;
             self.open.insert(
                 rel_dir.to_string(),
                 Part {
                     sink,
-                    tmp,
-                    rel: format!("{rel_dir}{name}"),
+                    rel,
                     last_used: 0,
                     last_batch: self.batches,
                     pending: Vec::new(),
@@ -1172,12 +1146,8 @@ impl DatasetSink {
         let Some(part) = self.open.remove(rel_dir) else {
             return Ok(());
         };
-        let w = part.sink.finish()?;
-        let file = w
-            .into_inner()
-            .map_err(|e| io_err(&part.tmp, e.into_error()))?;
-        self.finished.push(Finished {
-            tmp: part.tmp,
+        let file = part.sink.finish()?.finish()?;
+        self.finished.push(Done {
             rel: part.rel,
             file,
         });
@@ -1223,25 +1193,36 @@ impl DatasetSink {
         if self.unit_inputs.is_empty() && self.finished.is_empty() {
             return Ok(());
         }
+        if let Some(lock) = &self.lock {
+            lock.check()?;
+        }
         let mut files = Vec::new();
-        // The directories whose entries changed: each renamed file's, up to the dataset's
+        // Local: the directories whose entries changed, each renamed file's up to the dataset's
         // (partition directories may be new).
         let mut dirs = std::collections::BTreeSet::new();
         for f in self.finished.drain(..) {
-            f.file.sync_all().map_err(|e| io_err(&f.tmp, e))?;
-            let dest = self.dir.join(&f.rel);
-            std::fs::rename(&f.tmp, &dest).map_err(|e| io_err(&dest, e))?;
-            dirs.extend(
-                dest.ancestors()
-                    .skip(1)
-                    .take_while(|d| d.starts_with(&self.dir))
-                    .map(Path::to_path_buf),
-            );
+            let name = f.file.name();
+            f.file.commit(false).map_err(|e| Error::Write {
+                path: name,
+                reason: format!("putting it in place: {e}"),
+            })?;
+            if let Place::Local(base) = &self.dir {
+                let dest = base.join(&f.rel);
+                dirs.extend(
+                    dest.ancestors()
+                        .skip(1)
+                        .take_while(|d| d.starts_with(base))
+                        .map(Path::to_path_buf),
+                );
+            }
             files.push(f.rel);
         }
         // Deepest first, so a new directory's contents are durable before its name is.
         for d in dirs.iter().rev() {
-            super::sync_dir(d).map_err(|e| io_err(d, e))?;
+            super::sync_dir(d).map_err(|e| Error::Write {
+                path: d.display().to_string(),
+                reason: e.to_string(),
+            })?;
         }
         let unit = Unit {
             unit: self.unit,
@@ -1249,15 +1230,11 @@ impl DatasetSink {
             rows: self.unit_rows,
             files,
         };
-        let path = self.dir.join(MANIFEST);
-        let mut m = OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .map_err(|e| io_err(&path, e))?;
         let line = serde_json::to_string(&unit).expect("JSON") + "\n";
-        m.write_all(line.as_bytes())
-            .and_then(|()| m.sync_all())
-            .map_err(|e| io_err(&path, e))?;
+        self.manifest.extend_from_slice(line.as_bytes());
+        self.dir
+            .join(MANIFEST)
+            .append(line.as_bytes(), || self.manifest.clone())?;
         self.files_written += unit.files.len() as u64;
         self.units_committed += 1;
         self.unit += 1;
@@ -1267,7 +1244,7 @@ impl DatasetSink {
     }
 
     /// The sink, holding the directory's lock (from [`Resume::lock`]) until it is dropped.
-    pub fn holding(mut self, lock: Option<File>) -> DatasetSink {
+    pub fn holding(mut self, lock: Option<DatasetLock>) -> DatasetSink {
         self.lock = lock;
         self
     }
@@ -1290,7 +1267,7 @@ impl crate::pipeline::Sink for DatasetSink {
     }
 
     fn finish(self: Box<Self>, _commit: bool) -> Result<crate::pipeline::Written, Error> {
-        let dir = self.dir.clone();
+        let dir = self.dir.name();
         let done = DatasetSink::finish(*self)?;
         Ok(crate::pipeline::Written::Dataset {
             dir,

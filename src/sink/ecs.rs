@@ -83,30 +83,29 @@ impl<W: Write + Send> DocOut for W {
 }
 
 /// Numbered output files of at most `limit` bytes each (`bulk.ndjson` → `bulk-000001.ndjson`,
-/// …), each written under a temporary name and renamed when complete. A document larger than
-/// the limit gets a file of its own.
+/// …), local or on S3, each appearing under its name only when complete (renamed into place, or
+/// its upload completed). A document larger than the limit gets a file of its own.
 pub struct NumberedFiles {
-    dir: std::path::PathBuf,
+    /// Where the files go: the base name's directory or prefix.
+    dir: crate::sink::place::Place,
     stem: String,
     ext: String,
     limit: u64,
-    current: Option<(
-        crate::sink::AtomicFile,
-        std::io::BufWriter<std::fs::File>,
-        u64,
-    )>,
-    /// The files completed so far.
-    pub written: Vec<std::path::PathBuf>,
+    current: Option<(crate::sink::place::Pending, u64)>,
+    /// The files completed so far (paths or URLs).
+    pub written: Vec<String>,
 }
 
 impl NumberedFiles {
-    /// Files named after `base` (its stem, a 6-digit number, its extension).
-    pub fn new(base: &std::path::Path, limit: u64) -> Self {
-        let dir = base.parent().map(|p| p.to_path_buf()).unwrap_or_default();
-        let stem = base
+    /// Files named after `base`, a local path or an `s3://` URL (its stem, a 6-digit number,
+    /// its extension).
+    pub fn new(base: &crate::sink::place::Place, limit: u64) -> Self {
+        let (dir, name) = base.split_name();
+        let path = std::path::Path::new(&name);
+        let stem = path
             .file_stem()
             .map_or_else(|| "bulk".to_string(), |s| s.to_string_lossy().into_owned());
-        let ext = base.extension().map_or_else(
+        let ext = path.extension().map_or_else(
             || "ndjson".to_string(),
             |s| s.to_string_lossy().into_owned(),
         );
@@ -120,18 +119,24 @@ impl NumberedFiles {
         }
     }
 
-    /// The path of the `n`-th file (from 1).
-    pub fn path(&self, n: u64) -> std::path::PathBuf {
-        self.dir.join(format!("{}-{n:06}.{}", self.stem, self.ext))
+    /// The name of the `n`-th file (from 1), without its directory.
+    pub fn file_name(&self, n: u64) -> String {
+        format!("{}-{n:06}.{}", self.stem, self.ext)
+    }
+
+    /// The path of the `n`-th file (from 1) for a local base name.
+    pub fn path(base: &std::path::Path, n: u64) -> std::path::PathBuf {
+        let files = NumberedFiles::new(&crate::sink::place::Place::Local(base.into()), 1);
+        base.with_file_name(files.file_name(n))
     }
 
     fn close_current(&mut self) -> std::io::Result<()> {
-        if let Some((atomic, mut w, _)) = self.current.take() {
-            w.flush()?;
-            drop(w);
-            let dest = atomic.dest().to_path_buf();
-            atomic.commit()?;
-            self.written.push(dest);
+        if let Some((file, _)) = self.current.take() {
+            let name = file.name();
+            file.finish()
+                .map_err(|e| std::io::Error::other(e.to_string()))?
+                .commit(true)?;
+            self.written.push(name);
         }
         Ok(())
     }
@@ -143,18 +148,22 @@ impl DocOut for NumberedFiles {
         for &end in ends {
             let doc = &buf[start..end];
             start = end;
-            if let Some((_, _, size)) = &self.current
+            if let Some((_, size)) = &self.current
                 && *size > 0
                 && *size + doc.len() as u64 > self.limit
             {
                 self.close_current()?;
             }
             if self.current.is_none() {
-                let path = self.path(self.written.len() as u64 + 1);
-                let (atomic, file) = crate::sink::AtomicFile::create(&path)?;
-                self.current = Some((atomic, std::io::BufWriter::with_capacity(1 << 20, file), 0));
+                let name = self.file_name(self.written.len() as u64 + 1);
+                let file = self
+                    .dir
+                    .join(&name)
+                    .create()
+                    .map_err(|e| std::io::Error::other(e.to_string()))?;
+                self.current = Some((file, 0));
             }
-            if let Some((_, w, size)) = &mut self.current {
+            if let Some((w, size)) = &mut self.current {
                 w.write_all(doc)?;
                 *size += doc.len() as u64;
             }

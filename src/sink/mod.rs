@@ -1,8 +1,9 @@
 //! Outputs: every consumer of the pipeline's record batches implements
 //! [`crate::pipeline::Sink`] — a Parquet file ([`parquet`], ordered by [`sort`]), a dataset
 //! directory ([`dataset`]), NDJSON ([`ndjson`]), ECS documents and bulk files ([`ecs`], with the
-//! index `template`); `output` opens the one asked for; `AtomicFile` puts a finished file
-//! in place; [`clobber`] refuses outputs that would overwrite inputs.
+//! index `template`); `output` opens the one asked for; [`place`] says where files go (a local
+//! path or `s3://`, through [`s3`]) and what committing one is; `AtomicFile` puts a finished
+//! local file in place; [`clobber`] refuses outputs that would overwrite inputs.
 
 pub mod clobber;
 pub mod dataset;
@@ -11,6 +12,8 @@ pub mod gather;
 pub mod ndjson;
 pub mod output;
 pub mod parquet;
+pub mod place;
+pub mod s3;
 pub mod sort;
 pub mod template;
 
@@ -80,9 +83,16 @@ impl AtomicFile {
     /// Moves the finished file into place: syncs it, renames it, syncs the directory. Whatever
     /// wrote to the file must have flushed its buffers first.
     pub fn commit(self) -> std::io::Result<()> {
+        let dir = parent_dir(&self.dest).to_path_buf();
+        self.persist()?;
+        sync_dir(&dir)
+    }
+
+    /// Syncs the file and renames it into place, leaving the directory's sync to the caller
+    /// (which may rename several files into one directory).
+    pub fn persist(self) -> std::io::Result<()> {
         self.file.sync_all()?;
-        self.tmp.persist(&self.dest).map_err(|(_, e)| e)?;
-        sync_dir(parent_dir(&self.dest))
+        self.tmp.persist(&self.dest).map_err(|(_, e)| e)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Choosing and opening an output: where it goes ([`Output`]: standard output, a file renamed
-//! into place when complete, a dataset directory, numbered bulk files), in which format
+//! into place when complete, an S3 object uploaded, a dataset directory or S3 prefix, numbered
+//! bulk files), in which format
 //! ([`OutputFormat`]), and [`open`], the one place that turns those into a [`Sink`].
 
 use std::fs::File;
@@ -15,6 +16,8 @@ use crate::sink::dataset::{DatasetOptions, DatasetSink, Resume};
 use crate::sink::ecs::{EcsOptions, EcsWriter, NumberedFiles};
 use crate::sink::ndjson::NdjsonSink;
 use crate::sink::parquet::{ParquetOptions, ParquetSink};
+use crate::sink::place::Place;
+use crate::sink::s3::{S3Place, Upload};
 
 /// Bytes buffered in front of an output file or standard output.
 const BUFFER_BYTES: usize = 1 << 20;
@@ -50,16 +53,20 @@ impl OutputFormat {
 }
 
 /// Where an output goes.
+// Made once per run: the dataset variant's size doesn't matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Output {
     /// Standard output.
     Stdout,
     /// One file, written under a temporary name and renamed into place when complete.
     File(PathBuf),
-    /// A dataset directory, prepared by [`crate::sink::dataset::prepare`] (which decided the
-    /// inputs still to convert and holds the directory's lock).
+    /// One S3 object, uploaded in parts and completed (made visible) when complete.
+    Object(S3Place),
+    /// A dataset directory or S3 prefix, prepared by [`crate::sink::dataset::prepare`] (which
+    /// decided the inputs still to convert and holds the dataset's lock).
     Dataset {
-        /// The directory.
-        dir: PathBuf,
+        /// The directory or prefix.
+        dir: Place,
         /// Partitioning, file sizes, Parquet settings.
         options: DatasetOptions,
         /// What the directory holds already.
@@ -69,8 +76,9 @@ pub enum Output {
     Target(Target),
     /// Numbered files of at most `limit` bytes beside `base` (bulk bodies).
     Numbered {
-        /// The name the numbered files are made from (`bulk.ndjson` → `bulk-000001.ndjson`).
-        base: PathBuf,
+        /// The name the numbered files are made from (`bulk.ndjson` → `bulk-000001.ndjson`), a
+        /// local path or an S3 URL.
+        base: Place,
         /// Largest file, in bytes.
         limit: u64,
     },
@@ -103,8 +111,7 @@ pub fn open<'g>(
         } => {
             if format != OutputFormat::Parquet {
                 return Err(Error::Usage(format!(
-                    "a dataset directory ({}) holds Parquet only",
-                    dir.display()
+                    "a dataset directory ({dir}) holds Parquet only"
                 )));
             }
             let lock = resume.lock.take();
@@ -112,13 +119,14 @@ pub fn open<'g>(
             return Ok(Box::new(sink.holding(lock)));
         }
         Output::Numbered { base, limit } => {
-            let name = base.display().to_string();
+            let name = base.name();
             let files = NumberedFiles::new(&base, limit);
             return Ok(Box::new(EcsWriter::new(files, &name, schema, opts.ecs)));
         }
         Output::Stdout => Target::stdout(),
         Output::Target(t) => t,
         Output::File(path) => Target::create(&path)?,
+        Output::Object(place) => Target::upload(&place),
     };
     let name = target.name().to_string();
     Ok(match format {
@@ -141,6 +149,7 @@ pub struct Target {
 enum TargetKind {
     Stdout(BufWriter<std::io::Stdout>),
     File(BufWriter<File>, AtomicFile),
+    Upload(Upload),
     Writer(Box<dyn Write + Send>),
 }
 
@@ -178,6 +187,14 @@ impl Target {
             name: path.display().to_string(),
             kind: TargetKind::File(BufWriter::with_capacity(BUFFER_BYTES, file), atomic),
         })
+    }
+
+    /// A new S3 object, visible only when [`Target::close`] commits it.
+    pub fn upload(place: &S3Place) -> Target {
+        Target {
+            name: place.url(),
+            kind: TargetKind::Upload(place.upload()),
+        }
     }
 
     /// A writer the caller owns (a scratch file, a buffer), named `name` in errors.
@@ -221,6 +238,14 @@ impl Target {
                 })?;
                 Ok(Written::File(dest))
             }
+            TargetKind::Upload(u) => {
+                if !commit {
+                    // Dropped uncommitted: aborted, never visible.
+                    return Ok(Written::Nothing);
+                }
+                u.finish().and_then(|r| r.complete()).map_err(failed)?;
+                Ok(Written::Object(self.name))
+            }
         }
     }
 }
@@ -230,6 +255,7 @@ impl Write for Target {
         match &mut self.kind {
             TargetKind::Stdout(w) => w.write(buf),
             TargetKind::File(w, _) => w.write(buf),
+            TargetKind::Upload(w) => w.write(buf),
             TargetKind::Writer(w) => w.write(buf),
         }
     }
@@ -238,6 +264,7 @@ impl Write for Target {
         match &mut self.kind {
             TargetKind::Stdout(w) => w.write_all(buf),
             TargetKind::File(w, _) => w.write_all(buf),
+            TargetKind::Upload(w) => w.write_all(buf),
             TargetKind::Writer(w) => w.write_all(buf),
         }
     }
@@ -246,6 +273,7 @@ impl Write for Target {
         match &mut self.kind {
             TargetKind::Stdout(w) => w.flush(),
             TargetKind::File(w, _) => w.flush(),
+            TargetKind::Upload(w) => w.flush(),
             TargetKind::Writer(w) => w.flush(),
         }
     }
