@@ -11,14 +11,11 @@ a missing bucket or a prefix with no objects is a clear error. `vpcflow query` r
 Ends with `N passed, M failed`; exit 1 on any failure.
 """
 import gzip
-import http.client
-import http.server
 import json
 import os
 import subprocess
 import sys
 import tempfile
-import threading
 import urllib.parse
 
 import boto3
@@ -27,52 +24,7 @@ import pyarrow.parquet as pq
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOGS = os.path.join(REPO, "testdata", "query", "logs")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from moto_s3 import check, free_port, moto_server, rows, summary  # noqa: E402
-
-
-def flaky_proxy(upstream_port):
-    """An S3 endpoint in front of moto that answers each request's first attempt with 503 SlowDown
-    (as S3 does under load) and forwards the retry. Returns (endpoint, server, requests seen)."""
-    seen = {}
-
-    class Flaky(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args):
-            pass
-
-        def relay(self):
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            key = (self.command, self.path, self.headers.get("Range"))
-            seen[key] = seen.get(key, 0) + 1
-            if seen[key] == 1:
-                err = b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
-                self.send_response(503)
-                self.send_header("Content-Type", "application/xml")
-                self.send_header("Content-Length", str(len(err)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(err)
-                return
-            up = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=30)
-            up.request(self.command, self.path, body=body or None, headers=dict(self.headers))
-            resp = up.getresponse()
-            data = resp.read()
-            self.send_response(resp.status)
-            for k, v in resp.getheaders():
-                if k.lower() not in ("content-length", "transfer-encoding", "connection"):
-                    self.send_header(k, v)
-            self.send_header("Content-Length", resp.getheader("Content-Length") or str(len(data)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(data)
-            up.close()
-
-        do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = relay
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Flaky)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_address[1]}", server, seen
+from moto_s3 import check, moto_server, proxy, rows, summary  # noqa: E402
 
 
 def main():
@@ -247,7 +199,7 @@ def run_checks(exe, endpoint):
 
     # S3 under load: every request's first attempt gets 503 SlowDown. object_store retries with
     # back-off, `-v` says so on stderr, and the rows are the same.
-    flaky, proxy, seen = flaky_proxy(urllib.parse.urlparse(endpoint).port)
+    flaky, server, seen, _ = proxy(urllib.parse.urlparse(endpoint).port, flaky=True)
     try:
         out = os.path.join(tmp, "flaky.parquet")
         r = vpcflow(["-v", "convert", "s3://flows/AWSLogs/", "--include", "*.log.gz",
@@ -260,7 +212,7 @@ def run_checks(exe, endpoint):
               and all("retry 1 of" in l for l in retries),
               (len(seen), r.stderr))
     finally:
-        proxy.shutdown()
+        server.shutdown()
 
 
 if __name__ == "__main__":

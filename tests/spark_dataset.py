@@ -35,7 +35,17 @@ What it does:
     DATASET --name NAME --param ... --format json`: same column names in order, same rows, ints
     exact, floats to 1e-9, timestamps normalised; in order when the query has a top-level ORDER BY
     (the canned queries order totally, NULLS FIRST/LAST spelled out, so Spark's other default null
-    order would show), else as a multiset.
+    order would show), else as a multiset;
+  * runs `vpcflow athena-ddl DATASET --location file://DATASET/ --table vpc_flow_logs`'s CREATE
+    EXTERNAL TABLE exactly as printed on the same session, which has Hive support (an embedded Derby
+    metastore and the warehouse in the temp dir), then MSCK REPAIR TABLE, and checks: the table's
+    columns are the files' with AWS's types, then date/account_id/region as string partitions (each
+    once), every TBLPROPERTIES value is stored as printed, it has one partition per directory, and
+    its rows are the dataset's (count and fingerprint; region=__HIVE_DEFAULT_PARTITION__ is NULL);
+    then every canned query run with `flows` over the table gives Spark's answer over the dataset.
+    Spark substitutes ${var} in SQL text (spark.sql.variable.substitute, on by default) and an
+    undefined one becomes '': storage.location.template's ${date} etc. would be stored empty, so
+    the DDL runs with substitution off (checked: the value is stored as printed).
 
 A query that can't run unchanged on Spark is listed in NEEDS_DIALECT with the reason and must say
 so in a `-- note:` header line that mentions Spark. It is still run: if it runs and equals ours, that
@@ -269,7 +279,13 @@ def start_spark(tmp):
              .config("spark.driver.memory", "1g")
              .config("spark.sql.warehouse.dir", os.path.join(tmp, "spark-warehouse"))
              .config("spark.driver.extraJavaOptions",
-                     f"-Duser.timezone=UTC -Djava.io.tmpdir={local} -XX:-UsePerfData")
+                     f"-Duser.timezone=UTC -Djava.io.tmpdir={local} -XX:-UsePerfData "
+                     f"-Dderby.system.home={tmp}")  # derby.log
+             # athena-ddl's CREATE EXTERNAL TABLE: a Hive metastore (embedded Derby) inside tmp.
+             .enableHiveSupport()
+             .config("spark.hadoop.javax.jdo.option.ConnectionURL",
+                     f"jdbc:derby:;databaseName={os.path.join(tmp, 'metastore_db')};create=true")
+             .config("spark.hadoop.hive.exec.scratchdir", os.path.join(tmp, "hive-scratch"))
              .getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
     return spark
@@ -365,6 +381,62 @@ def check_double_quotes(spark):
     assert got == "end", f"{sql} with {key}=false: {got!r}, want the string 'end'"
 
 
+def check_hive_table(spark, binary, out, cols, stats):
+    """athena-ddl's DDL, run exactly as printed (variable substitution off: see the header), then
+    MSCK REPAIR TABLE: the table declares the files' columns with AWS's types then the partitions as
+    strings, stores every TBLPROPERTIES value as printed, and reads the dataset's rows."""
+    cmd = [binary, "athena-ddl", out + "/", "--location", f"file://{out}/", "--table", "vpc_flow_logs"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, f"{' '.join(cmd)} exited {p.returncode}: {p.stderr.strip()[:2000]}"
+    ddl = p.stdout
+    key = "spark.sql.variable.substitute"
+    before = spark.conf.get(key)
+    spark.conf.set(key, "false")
+    try:
+        spark.sql(ddl)
+    finally:
+        spark.conf.set(key, before)
+    spark.sql("MSCK REPAIR TABLE vpc_flow_logs")
+    table = spark.table("vpc_flow_logs")
+    got = [(f.name, f.dataType.simpleString()) for f in table.schema.fields]
+    want = [(f.name, f.dataType.simpleString()) for f in declared_schema(cols).fields]
+    assert got == want, f"table columns\n  got:  {got}\n  want: {want}"
+    parts = [c.name for c in spark.catalog.listColumns("vpc_flow_logs") if c.isPartition]
+    assert parts == PARTITION_BY, f"partition columns {parts}, want {PARTITION_BY}"
+    printed = dict(re.findall(r"^\s*'([^']*)'\s*=\s*'([^']*)',?$", ddl.split("\nTBLPROPERTIES", 1)[-1], re.M))
+    stored = {r.key: r.value for r in spark.sql("SHOW TBLPROPERTIES vpc_flow_logs").collect()}
+    assert printed and "storage.location.template" in printed, f"no TBLPROPERTIES parsed from\n{ddl}"
+    diff = [f"{k}: printed {v!r}, stored {stored.get(k)!r}" for k, v in printed.items() if stored.get(k) != v]
+    assert not diff, "\n".join(diff)
+    n_parts = spark.sql("SHOW PARTITIONS vpc_flow_logs").count()
+    n_dirs = len({os.path.dirname(f) for f in part_files(out)})
+    assert n_parts == n_dirs, f"MSCK REPAIR TABLE: {n_parts} partitions, {n_dirs} directories"
+    every = ", ".join(f"`{c}`" for c, _ in want)
+    fingerprint = ["count(*) AS n", f"sum(CAST(xxhash64({every}) AS DECIMAL(38, 0))) AS h"]
+    t = table.selectExpr(*fingerprint, "count_if(region IS NULL) AS no_region").collect()[0]
+    d = read_dataset(spark, out, cols).selectExpr(*fingerprint).collect()[0]
+    assert t.n == stats["rows_written"], f"the table has {t.n} rows, --stats says {stats['rows_written']}"
+    assert t.h == d.h, "the table's rows differ from the dataset's (fingerprints differ)"
+    assert t.no_region > 0, "no NULL region (region=__HIVE_DEFAULT_PARTITION__)"
+    print(f"#     {len(got)} columns, {n_parts} partitions, {t.n} rows, {len(printed)} TBLPROPERTIES")
+    return True
+
+
+def check_table_queries(spark, answers):
+    """Every canned query that ran on Spark, again with `flows` over the table: the same answer."""
+    assert answers, "no query ran on Spark"
+    spark.sql("CREATE OR REPLACE TEMP VIEW flows AS SELECT *, timestamp_seconds(`start`) AS "
+              "start_time, timestamp_seconds(`end`) AS end_time FROM vpc_flow_logs")
+    diffs = []
+    for name, (sql, ordered, cols, rows) in answers.items():
+        got_cols, got_rows = run_spark(spark, sql)
+        diff = compare(name, got_cols, got_rows, cols, rows, ordered)
+        if diff:
+            diffs.append(diff)
+    assert not diffs, "\n".join(diffs)
+    print(f"#     {len(answers)} queries: {', '.join(answers)}")
+
+
 def run_spark(spark, sql):
     df = spark.sql(sql)
     cols = df.columns
@@ -399,6 +471,7 @@ def run_query(spark, binary, out, name, counts):
         t = time.time()
         spark_cols, spark_rows = run_spark(spark, sql)
         spark_s = time.time() - t
+        counts["answers"][name] = (sql, ordered, spark_cols, spark_rows)
     except Exception as e:  # noqa: BLE001 - report and carry on
         msg = str(e).strip().splitlines()
         msg = "\n".join(msg[:8])
@@ -452,7 +525,7 @@ def main():
 
     t0 = time.time()
     tmp = tempfile.mkdtemp(prefix="vpcflow-spark-")
-    state = {"spark": None, "equal": 0, "noted": 0}
+    state = {"spark": None, "equal": 0, "noted": 0, "answers": {}}
 
     def summary():
         print(f"# {time.time() - t0:.1f} s")
@@ -531,6 +604,11 @@ def run(args, binary, tmp, state):
           check_double_quotes, spark)
     for name in names:
         run_query(spark, binary, out, name, state)
+    if check("athena-ddl's CREATE EXTERNAL TABLE + MSCK REPAIR TABLE on Spark (Hive): columns, "
+             "types, partitions, TBLPROPERTIES, rows", check_hive_table, spark, binary, out, cols,
+             stats) is not None:
+        check("canned queries with `flows` over the table = over the dataset",
+              check_table_queries, spark, state["answers"])
 
 
 def _names(binary):

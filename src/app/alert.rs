@@ -50,6 +50,7 @@ pub fn run(args: &AlertArgs) -> Result<ExitCode> {
         select: args.select.select()?,
         // Several rules read raw inputs once, not once each.
         parse_once: rules.len() > 1,
+        cluster: None,
     };
     let engine = Engine::open(&args.inputs, &opts)?;
     let mut errors = 0usize;

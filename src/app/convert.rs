@@ -45,6 +45,17 @@ pub fn run(args: &ConvertArgs) -> Result<ExitCode> {
         ],
     )?;
     let (inputs, output) = output_for(&settings, inputs, args)?;
+    let output = match (&args.cluster, output) {
+        (
+            Some(url),
+            Output::Dataset {
+                options, resume, ..
+            },
+        ) => {
+            return on_cluster(url, &settings, args, inputs, &options, resume);
+        }
+        (_, output) => output,
+    };
     let total_bytes = inputs.iter().filter_map(input_size).sum();
     let decoder = Decoder::new(inputs, settings.decode.clone())?;
     let geo = open_geoip(args, settings.format)?;
@@ -94,6 +105,72 @@ pub fn run(args: &ConvertArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(EXIT_FAILED));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `convert --cluster`: the dataset's inputs converted by the cluster's executors, published
+/// and recorded here.
+#[cfg(feature = "cluster")]
+fn on_cluster(
+    url: &str,
+    settings: &ConvertSettings,
+    args: &ConvertArgs,
+    inputs: Vec<Input>,
+    options: &DatasetOptions,
+    mut resume: dataset::Resume,
+) -> Result<ExitCode> {
+    let started = std::time::Instant::now();
+    let done = vpcflow::query::cluster::convert(
+        url,
+        inputs,
+        &settings.decode,
+        &settings.output,
+        settings.select.endpoint_url.as_deref(),
+        options,
+        &mut resume,
+    )?;
+    let seconds = started.elapsed().as_secs_f64();
+    if let Some(p) = &args.stats {
+        let mut more = serde_json::Map::new();
+        more.insert("executors".into(), serde_json::to_value(&done.executors)?);
+        messages::write_stats_with(p, &done.stats, seconds, more)?;
+    }
+    let s = &done.stats;
+    if !args.quiet {
+        info(format_args!(
+            "{} records: {} rows written, {} rejected, in {:.2} s on {} executors -> {}: {} files in {} commits",
+            s.records,
+            s.rows_written,
+            s.rejected,
+            seconds,
+            done.executors.len(),
+            settings.output.trim_end_matches('/'),
+            done.files,
+            done.units
+        ));
+    }
+    if s.failed_inputs > 0 {
+        messages::error(format_args!(
+            "{} of {} inputs failed",
+            s.failed_inputs, s.inputs
+        ));
+        return Ok(ExitCode::from(EXIT_FAILED));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `convert --cluster` in a build without the cluster feature.
+#[cfg(not(feature = "cluster"))]
+fn on_cluster(
+    _url: &str,
+    _settings: &ConvertSettings,
+    _args: &ConvertArgs,
+    _inputs: Vec<Input>,
+    _options: &DatasetOptions,
+    _resume: dataset::Resume,
+) -> Result<ExitCode> {
+    Err(usage(
+        "--cluster: this vpcflow was built without the `cluster` feature (cargo build --release --features cluster)",
+    ))
 }
 
 /// The output `-o` names, and the inputs still to convert (a dataset skips those it holds).

@@ -192,7 +192,17 @@ fn open_rejects(path: &Path) -> Result<Box<dyn Write>> {
 /// Writes `--stats` JSON to the file, or to standard error for `-` (standard output may carry
 /// the data).
 pub fn write_stats(path: &Path, stats: &Stats, seconds: f64) -> Result<()> {
-    let json = serde_json::json!({
+    write_stats_with(path, stats, seconds, serde_json::Map::new())
+}
+
+/// [`write_stats`] with more members (a cluster run's `executors`).
+pub fn write_stats_with(
+    path: &Path,
+    stats: &Stats,
+    seconds: f64,
+    more: serde_json::Map<String, serde_json::Value>,
+) -> Result<()> {
+    let mut json = serde_json::json!({
         "inputs": stats.inputs,
         "failed_inputs": stats.failed_inputs,
         "records": stats.records,
@@ -204,6 +214,9 @@ pub fn write_stats(path: &Path, stats: &Stats, seconds: f64) -> Result<()> {
         "control_messages": stats.control_messages,
         "seconds": (seconds * 1000.0).round() / 1000.0,
     });
+    if let Some(o) = json.as_object_mut() {
+        o.extend(more);
+    }
     let text = serde_json::to_string_pretty(&json)? + "\n";
     if path == Path::new("-") {
         std::io::stderr().lock().write_all(text.as_bytes())?;

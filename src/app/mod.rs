@@ -2,6 +2,7 @@
 //! people what happened ([`messages`] holds every message and the exit codes).
 
 pub mod alert;
+pub mod cluster;
 pub mod convert;
 pub mod info;
 pub mod messages;
@@ -25,6 +26,7 @@ pub fn run(command: &Command) -> Result<ExitCode> {
         Command::Report(args) => report::run(args),
         Command::Show { file, rows } => info::show(file, *rows),
         Command::EsTemplate => info::es_template(),
+        Command::Cluster(c) => cluster::run(c),
         Command::AthenaDdl {
             dataset,
             table,

@@ -49,6 +49,7 @@ pub fn run(args: &QueryArgs) -> Result<ExitCode> {
         select: args.select.select()?,
         // Several queries read raw inputs once, not once each.
         parse_once: queries.len() > 1,
+        cluster: args.cluster.clone(),
     };
     let started = Instant::now();
     let engine = Engine::open(&args.inputs, &opts)?;

@@ -66,6 +66,7 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
         select: args.select.select()?,
         // Raw inputs were parsed once above.
         parse_once: false,
+        cluster: None,
     };
     let engine = Engine::open(&inputs, &opts)?;
     let mut subtitle = args.inputs.join(", ");

@@ -172,6 +172,13 @@ pub struct ConvertArgs {
     )]
     pub bulk_bytes: u64,
 
+    /// Run the conversion on the Ballista cluster whose scheduler is at df://HOST:PORT
+    /// (`vpcflow cluster`): the inputs split into work units that executors convert, each into
+    /// part files of the dataset -o names (a directory every node sees, or s3://…/), recorded
+    /// here when all are done.
+    #[arg(long, value_name = "df://HOST:PORT", help_heading = "Dataset")]
+    pub cluster: Option<String>,
+
     /// Parser threads, and Parquet encoder threads (default: one each per core).
     #[arg(
         long,
@@ -261,6 +268,18 @@ impl ConvertArgs {
             return Err(usage(
                 "--rejects - writes refused lines to standard output, which -o - already writes to",
             ));
+        }
+        if self.cluster.is_some() {
+            if kind != OutputKind::Dataset {
+                return Err(usage(
+                    "--cluster writes a dataset: give -o a directory every node sees, or s3://bucket/prefix/",
+                ));
+            }
+            if self.rejects.is_some() {
+                return Err(usage(
+                    "--rejects with --cluster: refused lines stay with the executors that read them (their counts are reported)",
+                ));
+            }
         }
         if kind != OutputKind::Dataset && self.force {
             return Err(usage("--force applies to dataset directories"));

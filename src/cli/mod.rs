@@ -36,6 +36,36 @@ pub struct Cli {
     /// plan); repeat for more detail (-vv), and for the libraries' own messages (-vvv).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+    /// The AWS profile for s3:// inputs and outputs (instead of AWS_PROFILE): static keys,
+    /// credential_process, assume-role, SSO or web identity, and its region.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+}
+
+/// `vpcflow cluster …`.
+#[derive(Subcommand)]
+pub enum ClusterCommand {
+    /// Run the scheduler: it plans the queries clients send and hands their tasks to executors.
+    Scheduler {
+        /// Address to listen on for clients and executors.
+        #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:50050")]
+        bind: String,
+    },
+    /// Run an executor: it registers with the scheduler and runs the tasks it is given.
+    Executor {
+        /// The scheduler's address.
+        #[arg(long, value_name = "HOST:PORT")]
+        scheduler: String,
+        /// Address to serve results and shuffle data on (clients and other executors fetch them).
+        #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:50051")]
+        bind: String,
+        /// Port the scheduler sends tasks to (default: the --bind port + 1).
+        #[arg(long, value_name = "PORT")]
+        grpc_port: Option<u16>,
+        /// Tasks run at once (default: one per core).
+        #[arg(long, default_value_t = 0, value_name = "N")]
+        concurrency: usize,
+    },
 }
 
 /// The subcommands.
@@ -60,6 +90,10 @@ pub enum Command {
     },
     /// Print the Elasticsearch index template for the ECS documents (`--to ecs`/`bulk`).
     EsTemplate,
+    /// Run a Ballista cluster's scheduler or executor (builds with the `cluster` feature), for
+    /// `query --cluster df://HOST:PORT`.
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
     /// Print Athena's CREATE EXTERNAL TABLE (with partition projection) for a dataset that
     /// `convert -o DIR/` wrote.
     AthenaDdl {

@@ -13,7 +13,8 @@ Examples:
   vpcflow query logs/ --name top_talkers --param limit=20
   vpcflow query flows.parquet --sql 'SELECT action, count(*) FROM flows GROUP BY action'
   vpcflow query 's3://bucket/AWSLogs/**/*.log.gz' --name rejected_by_port --format csv
-  vpcflow query dataset/ --since 2026-11-30 --until 2026-12-01 --file my.sql --format json";
+  vpcflow query dataset/ --since 2026-11-30 --until 2026-12-01 --file my.sql --format json
+  vpcflow query /shared/logs/ --name top_talkers --cluster df://scheduler:50050";
 
 /// How results are printed.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -53,6 +54,10 @@ pub struct QueryArgs {
     /// A query parameter, `NAME=VALUE`, bound to `${NAME}` in the SQL (repeatable).
     #[arg(long = "param", value_parser = parse_param, value_name = "NAME=VALUE", help_heading = "Queries")]
     pub params: Vec<(String, String)>,
+    /// Run on the Ballista cluster whose scheduler is at df://HOST:PORT (`vpcflow cluster`):
+    /// the inputs must be paths every node sees, or s3:// URLs.
+    #[arg(long, value_name = "df://HOST:PORT", help_heading = "Queries")]
+    pub cluster: Option<String>,
     /// List the canned queries and their parameters.
     #[arg(long, help_heading = "Queries")]
     pub list: bool,

@@ -1,12 +1,11 @@
 //! `s3://bucket/prefix` inputs, read through the `object_store` crate's S3 client (which
 //! `crate::sink::s3` writes outputs through too).
 //!
-//! Credentials follow the usual AWS chain: `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`
-//! (+ `AWS_SESSION_TOKEN`) from the environment; else static keys of the shared credentials and
-//! config files (`AWS_PROFILE`, default `default`; `AWS_SHARED_CREDENTIALS_FILE`,
-//! `AWS_CONFIG_FILE`); else web identity, ECS container credentials or the EC2 instance role,
-//! which object_store asks for itself. `--endpoint-url` or `AWS_ENDPOINT_URL` points at an
-//! S3-compatible store (path-style requests; plain `http://` allowed for it).
+//! Credentials and region come from the AWS SDK's chain ([`crate::input::aws`]): environment,
+//! profiles (static keys, `credential_process`, assume-role, SSO, web identity), ECS and
+//! instance roles. `--endpoint-url`, `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL` or the profile's
+//! `endpoint_url` points at an S3-compatible store (path-style requests; plain `http://`
+//! allowed for it); without one, each bucket's own region is looked up.
 //!
 //! A URL names one object, a prefix (every object below it, in key order) or a glob
 //! (`s3://b/AWSLogs/*/vpcflowlogs/**/*.log.gz`); `--include`/`--exclude` apply to keys below the
@@ -15,7 +14,7 @@
 
 use std::collections::HashMap;
 use std::io::{self, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use futures::StreamExt;
@@ -87,31 +86,7 @@ impl PartialEq for S3Object {
 
 impl Eq for S3Object {}
 
-/// The runtime S3 requests run on (apart from DataFusion's and from the parser's threads).
-pub(crate) fn runtime() -> &'static tokio::runtime::Runtime {
-    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RT.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("vpcflow-s3")
-            .enable_all()
-            .build()
-            .expect("start the S3 runtime")
-    })
-}
-
-/// Runs a future to completion on the S3 runtime, from any thread that is not itself one of the
-/// runtime's.
-pub(crate) fn block_on<F: std::future::Future + Send + 'static>(f: F) -> F::Output
-where
-    F::Output: Send + 'static,
-{
-    let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    runtime().spawn(async move {
-        let _ = tx.send(f.await);
-    });
-    rx.recv().expect("the S3 runtime dropped a request")
-}
+pub(crate) use crate::input::aws::{block_on, runtime};
 
 /// Splits `s3://bucket/key` into bucket and key.
 pub(crate) fn parse_url(url: &str) -> Result<(String, String), Error> {
@@ -125,71 +100,11 @@ pub(crate) fn parse_url(url: &str) -> Result<(String, String), Error> {
     Ok((bucket.to_string(), key.to_string()))
 }
 
-/// `key = value` pairs of one `[section]` of an INI-style AWS file.
-fn ini_section(text: &str, wanted: &[String]) -> HashMap<String, String> {
-    let mut out = HashMap::new();
-    let mut inside = false;
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
-            continue;
-        }
-        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            inside = wanted.iter().any(|w| w == name.trim());
-            continue;
-        }
-        if inside && let Some((k, v)) = line.split_once('=') {
-            out.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
-        }
-    }
-    out
-}
-
-fn home_file(var: &str, rel: &str) -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os(var) {
-        return Some(PathBuf::from(p));
-    }
-    std::env::var_os("HOME").map(|h| Path::new(&h).join(rel))
-}
-
-/// Static keys and region of the shared credentials/config files' profile, if any.
-fn profile_settings() -> HashMap<String, String> {
-    let profile = std::env::var("AWS_PROFILE")
-        .or_else(|_| std::env::var("AWS_DEFAULT_PROFILE"))
-        .unwrap_or_else(|_| "default".to_string());
-    let mut out = HashMap::new();
-    if let Some(p) = home_file("AWS_CONFIG_FILE", ".aws/config")
-        && let Ok(text) = std::fs::read_to_string(p)
-    {
-        out.extend(ini_section(
-            &text,
-            &[format!("profile {profile}"), profile.clone()],
-        ));
-    }
-    if let Some(p) = home_file("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials")
-        && let Ok(text) = std::fs::read_to_string(p)
-    {
-        out.extend(ini_section(&text, std::slice::from_ref(&profile)));
-    }
-    out
-}
-
-/// The region requests are signed for: `AWS_REGION`, else `AWS_DEFAULT_REGION`, else the
-/// profile's `region`, else `us-east-1`.
-fn region_from(profile: &HashMap<String, String>) -> String {
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    env("AWS_REGION")
-        .or_else(|| env("AWS_DEFAULT_REGION"))
-        .or_else(|| profile.get("region").cloned())
-        .unwrap_or_else(|| "us-east-1".to_string())
-}
-
-/// The region the S3 client uses (`AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's region,
-/// else us-east-1), resolved once per run. Bulk documents read from S3 name it in their object
-/// URL and `cloud.region`.
+/// The region the S3 client signs for unless a bucket is elsewhere (see
+/// [`crate::input::aws::region`]). Bulk documents read from S3 name it in their object URL and
+/// `cloud.region`.
 pub fn region() -> &'static str {
-    static REGION: OnceLock<String> = OnceLock::new();
-    REGION.get_or_init(|| region_from(&profile_settings()))
+    crate::input::aws::region()
 }
 
 /// The object's virtual-hosted-style HTTPS URL, as Elastic's aws-s3 input gives it in
@@ -231,33 +146,23 @@ pub(crate) fn store(bucket: &str, endpoint: Option<&str>) -> Result<Arc<AmazonS3
     if let Some(s) = stores.get(&key) {
         return Ok(s.clone());
     }
-    let mut b = AmazonS3Builder::from_env().with_bucket_name(bucket);
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let profile = profile_settings();
-    if env("AWS_ACCESS_KEY_ID").is_none()
-        && let (Some(id), Some(secret)) = (
-            profile.get("aws_access_key_id"),
-            profile.get("aws_secret_access_key"),
-        )
-    {
-        b = b.with_access_key_id(id).with_secret_access_key(secret);
-        if let Some(t) = profile.get("aws_session_token") {
-            b = b.with_token(t);
-        }
-    }
-    let region = region_from(&profile);
-    b = b.with_region(&region);
+    let mut b = AmazonS3Builder::from_env()
+        .with_bucket_name(bucket)
+        .with_credentials(crate::input::aws::credentials());
     let endpoint = endpoint
         .map(str::to_string)
-        .or_else(|| env("AWS_ENDPOINT_URL_S3"))
-        .or_else(|| env("AWS_ENDPOINT_URL"))
-        .or_else(|| profile.get("endpoint_url").cloned());
+        .or_else(crate::input::aws::endpoint);
+    let mut region = crate::input::aws::region().to_string();
     if let Some(e) = &endpoint {
         b = b.with_allow_http(e.starts_with("http://")).with_endpoint(e);
+    } else if let Some(r) = crate::input::aws::bucket_region(bucket).filter(|r| *r != region) {
+        log::info!("s3://{bucket} is in {r}: its requests are signed for {r}, not {region}");
+        region = r;
     }
+    b = b.with_region(&region);
     log::info!(
-        "s3://{bucket}: credentials from {}; region {region}; endpoint {}",
-        credential_source(&profile),
+        "s3://{bucket}: credentials from the AWS SDK chain (profile {}); region {region}; endpoint {}",
+        crate::input::aws::profile_name(),
         endpoint.as_deref().unwrap_or("AWS")
     );
     let s = Arc::new(b.build().map_err(|e| Error::Input {
@@ -266,26 +171,6 @@ pub(crate) fn store(bucket: &str, endpoint: Option<&str>) -> Result<Arc<AmazonS3
     })?);
     stores.insert(key, s.clone());
     Ok(s)
-}
-
-/// Where the S3 client's credentials come from, as the chain in the module documentation
-/// decides (for `-v`).
-fn credential_source(profile: &HashMap<String, String>) -> String {
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    if env("AWS_ACCESS_KEY_ID").is_some() {
-        "the environment (AWS_ACCESS_KEY_ID)".into()
-    } else if profile.contains_key("aws_access_key_id") {
-        let name = env("AWS_PROFILE").unwrap_or_else(|| "default".into());
-        format!("the shared credentials/config files (profile {name})")
-    } else if env("AWS_WEB_IDENTITY_TOKEN_FILE").is_some() {
-        "web identity (AWS_WEB_IDENTITY_TOKEN_FILE)".into()
-    } else if env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI").is_some()
-        || env("AWS_CONTAINER_CREDENTIALS_FULL_URI").is_some()
-    {
-        "the ECS container credentials endpoint".into()
-    } else {
-        "the EC2 instance role (instance metadata), if there is one".into()
-    }
 }
 
 /// The objects an `s3://` argument names, in key order: the object itself if the key names one,
@@ -542,19 +427,12 @@ mod tests {
     }
 
     #[test]
-    fn urls_and_profiles() {
+    fn urls_split_into_bucket_and_key() {
         assert_eq!(
             parse_url("s3://b/AWSLogs/1/x.gz").unwrap(),
             ("b".to_string(), "AWSLogs/1/x.gz".to_string())
         );
         assert_eq!(parse_url("s3://b").unwrap(), ("b".into(), "".into()));
         assert!(parse_url("s3:///k").is_err());
-        let ini = "[default]\naws_access_key_id = A\n[profile dev]\nregion = eu-west-1\n\n[dev]\naws_secret_access_key=S # x\n";
-        let d = ini_section(ini, &["default".to_string()]);
-        assert_eq!(d.get("aws_access_key_id").map(String::as_str), Some("A"));
-        assert!(!d.contains_key("region"));
-        let dev = ini_section(ini, &["profile dev".to_string(), "dev".to_string()]);
-        assert_eq!(dev.get("region").map(String::as_str), Some("eu-west-1"));
-        assert!(dev.contains_key("aws_secret_access_key"));
     }
 }

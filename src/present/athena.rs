@@ -127,6 +127,12 @@ pub fn create_table(info: &DatasetInfo, table: &AthenaTable<'_>) -> Result<Strin
         env!("CARGO_PKG_VERSION"),
         info.files.len()
     );
+    if !info.partition_by.is_empty() {
+        sql.push_str(
+            "-- Through Spark SQL: SET spark.sql.variable.substitute=false first, or Spark empties\n\
+             -- the ${…} of storage.location.template.\n",
+        );
+    }
     for k in &info.partition_by {
         if matches!(k, PartKey::Column(_)) {
             let _ = writeln!(

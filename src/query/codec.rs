@@ -1,6 +1,7 @@
 //! How vpcflow's own plan nodes travel to other processes: DataFusion extension codecs that
-//! serialize the raw-log table ([`RawLogTable`], in logical plans a client sends to a scheduler)
-//! and its scan ([`RawLogExec`], in physical plans a scheduler sends to executors).
+//! serialize the raw-log table ([`RawLogTable`], in logical plans a client sends to a scheduler),
+//! its scan ([`RawLogExec`], in physical plans a scheduler sends to executors) and a distributed
+//! conversion (`ConvertExec`).
 //!
 //! Each codec wraps another one (DataFusion's default, or a distributed engine's own) and handles
 //! only payloads it recognises: ours start with a tag naming the node and the version of its
@@ -14,14 +15,16 @@ use std::sync::Arc;
 use arrow::datatypes::SchemaRef;
 use datafusion::catalog::TableProvider;
 use datafusion::common::{DataFusionError, Result, TableReference};
+use datafusion::datasource::file_format::FileFormatFactory;
 use datafusion::execution::TaskContext;
-use datafusion::logical_expr::{Extension, LogicalPlan};
+use datafusion::logical_expr::{AggregateUDF, Extension, LogicalPlan, ScalarUDF, WindowUDF};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion_proto::logical_plan::{DefaultLogicalExtensionCodec, LogicalExtensionCodec};
 use datafusion_proto::physical_plan::{
     DefaultPhysicalExtensionCodec, PhysicalExtensionCodec, PhysicalProtoConverterExtension,
 };
 
+use super::distributed::ConvertExec;
 use super::raw::{RawLogExec, RawLogTable};
 
 /// The start of every payload of ours: `vpcflow:`, the node, `/`, the encoding's version, NUL.
@@ -30,12 +33,17 @@ const PREFIX: &[u8] = b"vpcflow:";
 const SCAN_TAG: &[u8] = b"vpcflow:raw-log-scan/1\0";
 /// The raw-log table's tag.
 const TABLE_TAG: &[u8] = b"vpcflow:raw-log-table/1\0";
+/// A distributed conversion's tag.
+const CONVERT_TAG: &[u8] = b"vpcflow:convert/1\0";
 
-/// The payload after `tag`, if `buf` is ours and of that tag; an error if it is ours but of
-/// another version or node this build does not know; `None` if it is not ours.
-fn ours<'a>(buf: &'a [u8], tag: &[u8]) -> Result<Option<&'a [u8]>> {
-    if let Some(rest) = buf.strip_prefix(tag) {
-        return Ok(Some(rest));
+/// Which of `tags` `buf` carries, and the payload after it, if `buf` is ours; an error if it is
+/// ours but of a version or node this build does not know (among `tags`, the ones the asking
+/// method decodes); `None` if it is not ours.
+fn ours<'a>(buf: &'a [u8], tags: &[&'static [u8]]) -> Result<Option<(&'static [u8], &'a [u8])>> {
+    for &tag in tags {
+        if let Some(rest) = buf.strip_prefix(tag) {
+            return Ok(Some((tag, rest)));
+        }
     }
     if buf.starts_with(PREFIX) {
         let end = buf
@@ -43,11 +51,15 @@ fn ours<'a>(buf: &'a [u8], tag: &[u8]) -> Result<Option<&'a [u8]>> {
             .position(|&b| b == 0)
             .unwrap_or(buf.len())
             .min(64);
+        let known: Vec<String> = tags
+            .iter()
+            .map(|t| format!("{:?}", String::from_utf8_lossy(&t[..t.len() - 1])))
+            .collect();
         return Err(DataFusionError::NotImplemented(format!(
-            "a plan node encoded as {:?}, which this vpcflow does not know (expected {:?}): \
+            "a plan node encoded as {:?}, which this vpcflow does not know (expected {}): \
              run the same vpcflow version on every node",
             String::from_utf8_lossy(&buf[..end]),
-            String::from_utf8_lossy(&tag[..tag.len() - 1]),
+            known.join(" or "),
         )));
     }
     Ok(None)
@@ -94,16 +106,22 @@ impl PhysicalExtensionCodec for PhysicalCodec {
         ctx: &TaskContext,
         proto_converter: &dyn PhysicalProtoConverterExtension,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        match ours(buf, SCAN_TAG)? {
-            Some(payload) => {
-                if !inputs.is_empty() {
-                    return Err(DataFusionError::Internal(format!(
-                        "RawLogExec has no children, but {} were sent",
-                        inputs.len()
-                    )));
-                }
-                Ok(Arc::new(RawLogExec::from_bytes(payload)?))
-            }
+        let only_child = |node: &str| match inputs {
+            [work] => Ok(work.clone()),
+            _ => Err(DataFusionError::Internal(format!(
+                "{node} has one child (its work list), but {} were sent",
+                inputs.len()
+            ))),
+        };
+        match ours(buf, &[SCAN_TAG, CONVERT_TAG])? {
+            Some((SCAN_TAG, payload)) => Ok(Arc::new(RawLogExec::from_bytes(
+                payload,
+                only_child("RawLogExec")?,
+            )?)),
+            Some((_, payload)) => Ok(Arc::new(ConvertExec::from_bytes(
+                payload,
+                only_child("ConvertExec")?,
+            )?)),
             None => self.inner.try_decode(buf, inputs, ctx, proto_converter),
         }
     }
@@ -114,13 +132,40 @@ impl PhysicalExtensionCodec for PhysicalCodec {
         buf: &mut Vec<u8>,
         proto_converter: &dyn PhysicalProtoConverterExtension,
     ) -> Result<()> {
-        match node.downcast_ref::<RawLogExec>() {
-            Some(scan) => {
-                tagged(SCAN_TAG, scan.to_bytes()?, buf);
-                Ok(())
-            }
-            None => self.inner.try_encode(node, buf, proto_converter),
+        if let Some(scan) = node.downcast_ref::<RawLogExec>() {
+            tagged(SCAN_TAG, scan.to_bytes()?, buf);
+            return Ok(());
         }
+        if let Some(convert) = node.downcast_ref::<ConvertExec>() {
+            tagged(CONVERT_TAG, convert.to_bytes()?, buf);
+            return Ok(());
+        }
+        self.inner.try_encode(node, buf, proto_converter)
+    }
+
+    // Everything else is the wrapped codec's.
+    fn try_decode_udf(&self, name: &str, buf: &[u8]) -> Result<Arc<ScalarUDF>> {
+        self.inner.try_decode_udf(name, buf)
+    }
+
+    fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> Result<()> {
+        self.inner.try_encode_udf(node, buf)
+    }
+
+    fn try_decode_udaf(&self, name: &str, buf: &[u8]) -> Result<Arc<AggregateUDF>> {
+        self.inner.try_decode_udaf(name, buf)
+    }
+
+    fn try_encode_udaf(&self, node: &AggregateUDF, buf: &mut Vec<u8>) -> Result<()> {
+        self.inner.try_encode_udaf(node, buf)
+    }
+
+    fn try_decode_udwf(&self, name: &str, buf: &[u8]) -> Result<Arc<WindowUDF>> {
+        self.inner.try_decode_udwf(name, buf)
+    }
+
+    fn try_encode_udwf(&self, node: &WindowUDF, buf: &mut Vec<u8>) -> Result<()> {
+        self.inner.try_encode_udwf(node, buf)
     }
 }
 
@@ -174,8 +219,8 @@ impl LogicalExtensionCodec for LogicalCodec {
         schema: SchemaRef,
         ctx: &TaskContext,
     ) -> Result<Arc<dyn TableProvider>> {
-        match ours(buf, TABLE_TAG)? {
-            Some(payload) => {
+        match ours(buf, &[TABLE_TAG])? {
+            Some((_, payload)) => {
                 let table = RawLogTable::from_bytes(payload)?;
                 if table.schema().fields() != schema.fields() {
                     return Err(DataFusionError::Internal(format!(
@@ -204,6 +249,48 @@ impl LogicalExtensionCodec for LogicalCodec {
             }
             None => self.inner.try_encode_table_provider(table_ref, node, buf),
         }
+    }
+
+    // Everything else is the wrapped codec's (a distributed engine's file formats for COPY TO
+    // and INSERT, its functions): the trait's defaults would drop them silently.
+    fn try_decode_file_format(
+        &self,
+        buf: &[u8],
+        ctx: &TaskContext,
+    ) -> Result<Arc<dyn FileFormatFactory>> {
+        self.inner.try_decode_file_format(buf, ctx)
+    }
+
+    fn try_encode_file_format(
+        &self,
+        buf: &mut Vec<u8>,
+        node: Arc<dyn FileFormatFactory>,
+    ) -> Result<()> {
+        self.inner.try_encode_file_format(buf, node)
+    }
+
+    fn try_decode_udf(&self, name: &str, buf: &[u8]) -> Result<Arc<ScalarUDF>> {
+        self.inner.try_decode_udf(name, buf)
+    }
+
+    fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> Result<()> {
+        self.inner.try_encode_udf(node, buf)
+    }
+
+    fn try_decode_udaf(&self, name: &str, buf: &[u8]) -> Result<Arc<AggregateUDF>> {
+        self.inner.try_decode_udaf(name, buf)
+    }
+
+    fn try_encode_udaf(&self, node: &AggregateUDF, buf: &mut Vec<u8>) -> Result<()> {
+        self.inner.try_encode_udaf(node, buf)
+    }
+
+    fn try_decode_udwf(&self, name: &str, buf: &[u8]) -> Result<Arc<WindowUDF>> {
+        self.inner.try_decode_udwf(name, buf)
+    }
+
+    fn try_encode_udwf(&self, node: &WindowUDF, buf: &mut Vec<u8>) -> Result<()> {
+        self.inner.try_encode_udwf(node, buf)
     }
 }
 

@@ -15,11 +15,16 @@
 //!   parsed once into a private scratch Parquet file ([`scratch`]) that every query reads.
 //!
 //! Queries run on a tokio runtime of their own; the parser's rayon pool is separate from it, so
-//! the two pools never wait on each other's threads.
+//! the two pools never wait on each other's threads. With [`QueryOptions::cluster`] (feature
+//! `cluster`) they run on a Ballista cluster instead ([`cluster`]): the same tables, planned by
+//! its scheduler and run by its executors.
 
 pub mod alert;
 pub mod canned;
+#[cfg(feature = "cluster")]
+pub mod cluster;
 pub mod codec;
+pub mod distributed;
 pub mod raw;
 pub mod scratch;
 
@@ -58,6 +63,10 @@ pub struct QueryOptions {
     /// ([`scratch::parse_once`]), rather than once per scan: for runs of several queries. The
     /// [`ScanLog`] then holds that conversion's counts and refused lines.
     pub parse_once: bool,
+    /// Run on the Ballista cluster whose scheduler is at this `df://HOST:PORT` (builds with
+    /// the `cluster` feature). Inputs must be where every node can read them (paths all nodes
+    /// see, or `s3://`); refused lines and counts are the executors' and not reported here.
+    pub cluster: Option<String>,
 }
 
 /// Why a query could not run.
@@ -311,6 +320,8 @@ impl Engine {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads)
             .thread_name("vpcflow-query")
+            // Timers and sockets: a cluster's client talks to its scheduler and executors.
+            .enable_all()
             .build()
             .map_err(|e| QueryError::Input(format!("cannot start the query runtime: {e}")))?;
         // DataFusion's own settings may be tuned with `DATAFUSION_*` environment variables
@@ -322,7 +333,18 @@ impl Engine {
         if std::env::var_os("DATAFUSION_EXECUTION_TARGET_PARTITIONS").is_none() {
             config = config.with_target_partitions(threads);
         }
-        let ctx = SessionContext::new_with_config(config);
+        let ctx = match &opts.cluster {
+            None => SessionContext::new_with_config(config),
+            #[cfg(feature = "cluster")]
+            Some(url) => runtime.block_on(cluster::remote_context(url, config))?,
+            #[cfg(not(feature = "cluster"))]
+            Some(url) => {
+                return Err(QueryError::Usage(format!(
+                    "--cluster {url}: this vpcflow was built without the `cluster` feature \
+                     (cargo build --release --features cluster)"
+                )));
+            }
+        };
         let mut walk_warnings = Vec::new();
         let inputs = classify(args, &opts.select, &mut walk_warnings)?;
         let log = Arc::new(Mutex::new(ScanLog {
@@ -332,7 +354,8 @@ impl Engine {
         let mut scratch = None;
         let schema: SchemaRef = match inputs {
             Inputs::Parquet(paths) => register_parquet(&ctx, &runtime, &paths)?,
-            Inputs::Raw(inputs) if opts.parse_once => {
+            // A scratch file is local: a cluster's executors couldn't read it.
+            Inputs::Raw(inputs) if opts.parse_once && opts.cluster.is_none() => {
                 let mut seen = Collected {
                     keep_rejects: opts.keep_rejects,
                     ..Collected::default()

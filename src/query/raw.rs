@@ -6,6 +6,11 @@
 //!   `split_by_size`); each partition is parsed by a [`Decoder`] of its own on a thread of its
 //!   own, and its batches stream into DataFusion through a small bounded channel, so memory stays
 //!   flat and a query that needs no more rows stops the parsing.
+//! - Which inputs each partition reads is data, not the scan's own state: the scan's one child
+//!   is a work list, an in-memory DataFusion source whose partition `p` holds the numbers of the
+//!   inputs partition `p` parses. A distributed engine that hands each task a slice of the
+//!   partitions (Ballista slices in-memory sources, not unknown plans) then gets each input
+//!   read exactly once, by the task that owns its partition.
 //! - Only the columns the query needs are built and leave the scan (projection pushdown into
 //!   the parser: the other columns are still checked, so the same lines are refused).
 //! - The first scan of the table that runs records what it met (counts summed over its
@@ -30,6 +35,8 @@ use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::stats::Precision;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{DataFusionError, Result};
+use datafusion::datasource::memory::MemorySourceConfig;
+use datafusion::datasource::source::DataSourceExec;
 use datafusion::execution::TaskContext;
 use datafusion::logical_expr::{Expr, TableType};
 use datafusion::physical_expr::EquivalenceProperties;
@@ -39,6 +46,7 @@ use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PhysicalExpr, PlanProperties,
     SendableRecordBatchStream, Statistics, StatisticsArgs,
 };
+use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 
 use super::{ScanLog, lock};
@@ -273,16 +281,14 @@ impl RawLogTable {
             let sizes: Vec<Option<u64>> = self.files.iter().map(|f| f.size).collect();
             split_by_size(&sizes, target_partitions)
         };
-        let mut groups: Vec<Vec<RawFile>> = groups
-            .into_iter()
-            .map(|g| g.into_iter().map(|i| self.files[i].clone()).collect())
-            .collect();
+        let mut groups: Vec<Vec<usize>> = groups;
         if groups.is_empty() {
             groups.push(Vec::new());
         }
         let n = groups.len();
         RawLogExec::new(
-            groups,
+            self.files.clone(),
+            work_list(&groups)?,
             self.opts.clone(),
             self.schema.clone(),
             projection,
@@ -347,11 +353,11 @@ impl RawLogTable {
     }
 }
 
-fn to_json<T: Serialize>(spec: &T) -> Result<Vec<u8>> {
+pub(crate) fn to_json<T: Serialize>(spec: &T) -> Result<Vec<u8>> {
     serde_json::to_vec(spec).map_err(|e| DataFusionError::External(Box::new(e)))
 }
 
-fn from_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     serde_json::from_slice(bytes).map_err(|e| DataFusionError::External(Box::new(e)))
 }
 
@@ -392,10 +398,84 @@ impl TableProvider for RawLogTable {
     }
 }
 
-/// The scan of raw flow logs: one partition per group of whole input files, each parsed by a
-/// [`Decoder`] of its own on a thread of its own.
+/// The schema of a work list: the numbers of the inputs a partition reads, and the partition's
+/// own number in the whole plan (a distributed engine's task sees its slice of the partitions
+/// numbered from 0).
+pub(crate) fn work_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("input", DataType::UInt32, false),
+        Field::new("group", DataType::UInt32, false),
+    ]))
+}
+
+/// The work list of a plan (see the module documentation): partition `p` holds the input
+/// numbers of `groups[p]`, each with `p`.
+pub(crate) fn work_list(groups: &[Vec<usize>]) -> Result<Arc<dyn ExecutionPlan>> {
+    let schema = work_schema();
+    let number = |i: usize| u32::try_from(i).map_err(|e| DataFusionError::Internal(e.to_string()));
+    let partitions = groups
+        .iter()
+        .enumerate()
+        .map(|(p, g)| {
+            let numbers: Vec<u32> = g.iter().map(|&i| number(i)).collect::<Result<_>>()?;
+            let group = vec![number(p)?; numbers.len()];
+            let columns: Vec<arrow::array::ArrayRef> = vec![
+                Arc::new(arrow::array::UInt32Array::from(numbers)),
+                Arc::new(arrow::array::UInt32Array::from(group)),
+            ];
+            Ok(vec![RecordBatch::try_new(schema.clone(), columns)?])
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let source = MemorySourceConfig::try_new(&partitions, schema, None)?;
+    Ok(DataSourceExec::from_data_source(source))
+}
+
+/// The input numbers a work list's partition `p` holds, when the list is an in-memory source
+/// (as [`work_list`] makes it, and as it comes back from the codec); None for any other plan.
+fn listed(work: &Arc<dyn ExecutionPlan>, p: Option<usize>) -> Option<Vec<usize>> {
+    let exec = work.downcast_ref::<DataSourceExec>()?;
+    let source: &dyn std::any::Any = exec.data_source().as_ref();
+    let memory = source.downcast_ref::<MemorySourceConfig>()?;
+    let parts = memory.partitions();
+    let chosen: Vec<&Vec<RecordBatch>> = match p {
+        Some(p) => vec![parts.get(p)?],
+        None => parts.iter().collect(),
+    };
+    Some(
+        chosen
+            .into_iter()
+            .flatten()
+            .flat_map(input_numbers)
+            .collect(),
+    )
+}
+
+/// The input numbers in a work-list batch.
+pub(crate) fn input_numbers(batch: &RecordBatch) -> Vec<usize> {
+    work_column(batch, 0)
+}
+
+/// The group (the partition's number in the whole plan) of a work-list batch's inputs.
+pub(crate) fn group_numbers(batch: &RecordBatch) -> Vec<usize> {
+    work_column(batch, 1)
+}
+
+fn work_column(batch: &RecordBatch, i: usize) -> Vec<usize> {
+    batch
+        .column(i)
+        .as_any()
+        .downcast_ref::<arrow::array::UInt32Array>()
+        .map(|a| a.values().iter().map(|&i| i as usize).collect())
+        .unwrap_or_default()
+}
+
+/// The scan of raw flow logs: one partition per group of whole input files (as its work list
+/// child says), each parsed by a [`Decoder`] of its own on a thread of its own.
 pub struct RawLogExec {
-    groups: Vec<Vec<RawFile>>,
+    /// Every input of the table; the work list says which each partition reads.
+    files: Vec<RawFile>,
+    /// The work list (see the module documentation).
+    work: Arc<dyn ExecutionPlan>,
     opts: Options,
     /// The table's (united) schema.
     schema: SchemaRef,
@@ -410,7 +490,7 @@ pub struct RawLogExec {
 impl fmt::Debug for RawLogExec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RawLogExec")
-            .field("partitions", &self.groups.len())
+            .field("partitions", &self.partitions())
             .field("projection", &self.projection)
             .finish_non_exhaustive()
     }
@@ -418,24 +498,33 @@ impl fmt::Debug for RawLogExec {
 
 impl RawLogExec {
     fn new(
-        groups: Vec<Vec<RawFile>>,
+        files: Vec<RawFile>,
+        work: Arc<dyn ExecutionPlan>,
         opts: Options,
         schema: SchemaRef,
         projection: Option<Vec<usize>>,
         scan: Option<Arc<ScanState>>,
     ) -> Result<RawLogExec> {
+        if work.schema() != work_schema() {
+            return Err(DataFusionError::Internal(format!(
+                "RawLogExec's work list has columns {}, not the input numbers",
+                work.schema()
+            )));
+        }
         let projected = match &projection {
             Some(p) => Arc::new(schema.project(p)?),
             None => schema.clone(),
         };
+        let partitions = work.properties().output_partitioning().partition_count();
         let props = PlanProperties::new(
             EquivalenceProperties::new(projected),
-            Partitioning::UnknownPartitioning(groups.len()),
+            Partitioning::UnknownPartitioning(partitions),
             EmissionType::Incremental,
             Boundedness::Bounded,
         );
         Ok(RawLogExec {
-            groups,
+            files,
+            work,
             opts,
             schema,
             projection,
@@ -448,7 +537,7 @@ impl RawLogExec {
     /// scan has taken it yet, else the refusal to read standard input again. None: the
     /// partition plans a decoder of its own.
     fn preplanned(&self) -> Option<Result<Decoder>> {
-        let scan = self.scan.as_ref().filter(|_| self.groups.len() == 1)?;
+        let scan = self.scan.as_ref().filter(|_| self.partitions() == 1)?;
         let first = scan
             .table
             .first
@@ -464,35 +553,38 @@ impl RawLogExec {
         }
     }
 
-    /// What this scan does, as data another process can rebuild it from. Fails for standard
-    /// input (it can't be read elsewhere) and for paths that aren't UTF-8.
+    /// How many partitions the scan has (its work list's).
+    fn partitions(&self) -> usize {
+        self.props.output_partitioning().partition_count()
+    }
+
+    /// What this scan does, as data another process can rebuild it from (with its work list,
+    /// which travels as the plan's child). Fails for standard input (it can't be read
+    /// elsewhere) and for paths that aren't UTF-8.
     pub fn spec(&self) -> Result<RawScanSpec> {
-        let groups = self
-            .groups
-            .iter()
-            .map(|g| g.iter().map(FileSpec::of).collect::<Result<Vec<_>>>())
-            .collect::<Result<Vec<_>>>()?;
         Ok(RawScanSpec {
-            groups,
+            files: self
+                .files
+                .iter()
+                .map(FileSpec::of)
+                .collect::<Result<Vec<_>>>()?,
             decode: DecodeSpec::of(&self.opts)?,
             columns: columns_of(&self.schema),
             projection: self.projection.clone(),
         })
     }
 
-    /// The scan rebuilt from its [`RawScanSpec`]. It reports to no [`ScanLog`].
-    pub fn from_spec(spec: RawScanSpec) -> Result<RawLogExec> {
-        let groups = spec
-            .groups
+    /// The scan rebuilt from its [`RawScanSpec`] and its work list. It reports to no
+    /// [`ScanLog`].
+    pub fn from_spec(spec: RawScanSpec, work: Arc<dyn ExecutionPlan>) -> Result<RawLogExec> {
+        let files = spec
+            .files
             .into_iter()
-            .map(|g| {
-                g.into_iter()
-                    .map(FileSpec::into_file)
-                    .collect::<Result<Vec<_>>>()
-            })
+            .map(FileSpec::into_file)
             .collect::<Result<Vec<_>>>()?;
         RawLogExec::new(
-            groups,
+            files,
+            work,
             spec.decode.into_options()?,
             schema_of(spec.columns)?,
             spec.projection,
@@ -506,9 +598,9 @@ impl RawLogExec {
         to_json(&self.spec()?)
     }
 
-    /// The scan rebuilt from [`RawLogExec::to_bytes`] (on an executor).
-    pub fn from_bytes(bytes: &[u8]) -> Result<RawLogExec> {
-        RawLogExec::from_spec(from_json(bytes)?)
+    /// The scan rebuilt from [`RawLogExec::to_bytes`] and its work list (on an executor).
+    pub fn from_bytes(bytes: &[u8], work: Arc<dyn ExecutionPlan>) -> Result<RawLogExec> {
+        RawLogExec::from_spec(from_json(bytes)?, work)
     }
 
     /// The output schema (the projected table schema).
@@ -519,7 +611,7 @@ impl RawLogExec {
 
 impl DisplayAs for RawLogExec {
     fn fmt_as(&self, t: DisplayFormatType, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let files: usize = self.groups.iter().map(Vec::len).sum();
+        let files = self.files.len();
         let columns = self
             .projected()
             .fields()
@@ -531,10 +623,10 @@ impl DisplayAs for RawLogExec {
             DisplayFormatType::Default | DisplayFormatType::Verbose => write!(
                 f,
                 "RawLogExec: partitions={}, inputs={files}, projection=[{columns}]",
-                self.groups.len()
+                self.partitions()
             ),
             DisplayFormatType::TreeRender => {
-                writeln!(f, "partitions={}", self.groups.len())?;
+                writeln!(f, "partitions={}", self.partitions())?;
                 write!(f, "inputs={files}")
             }
         }
@@ -551,7 +643,12 @@ impl ExecutionPlan for RawLogExec {
     }
 
     fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
-        Vec::new()
+        vec![&self.work]
+    }
+
+    /// The work list's partitions are this scan's: no repartitioning between them.
+    fn benefits_from_input_partitioning(&self) -> Vec<bool> {
+        vec![false]
     }
 
     fn apply_expressions(
@@ -561,40 +658,56 @@ impl ExecutionPlan for RawLogExec {
         Ok(TreeNodeRecursion::Continue)
     }
 
+    /// A new work list (a distributed engine's slice of the partitions): the same scan over
+    /// the partitions it lists.
     fn with_new_children(
         self: Arc<Self>,
         children: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        if children.is_empty() {
-            Ok(self)
-        } else {
-            Err(DataFusionError::Internal(
-                "RawLogExec has no children".to_string(),
+        let [work] = <[_; 1]>::try_from(children).map_err(|c| {
+            DataFusionError::Internal(format!(
+                "RawLogExec has one child (its work list), not {}",
+                c.len()
             ))
-        }
+        })?;
+        let partitions = work.properties().output_partitioning().partition_count();
+        // A scan planned here keeps its link to the table's log only over its own work list.
+        let scan = self
+            .scan
+            .clone()
+            .filter(|_| partitions == self.partitions());
+        Ok(Arc::new(RawLogExec::new(
+            self.files.clone(),
+            work,
+            self.opts.clone(),
+            self.schema.clone(),
+            self.projection.clone(),
+            scan,
+        )?))
     }
 
     fn execute(
         &self,
         partition: usize,
-        _context: Arc<TaskContext>,
+        context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
-        let group = self.groups.get(partition).ok_or_else(|| {
-            DataFusionError::Internal(format!(
+        if partition >= self.partitions() {
+            return Err(DataFusionError::Internal(format!(
                 "RawLogExec has {} partitions, not {}",
-                self.groups.len(),
+                self.partitions(),
                 partition + 1
-            ))
-        })?;
-        let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch>>(CHANNEL_BATCHES);
+            )));
+        }
+        let work = self.work.execute(partition, context)?;
         let report = self
             .scan
             .as_ref()
             .filter(|s| s.number() == 1)
             .map(|s| (s.clone(), s.table.keep_rejects));
-        let job = PartitionJob {
+        let files = self.files.clone();
+        let mut job = PartitionJob {
             partition,
-            files: group.clone(),
+            files: Vec::new(),
             schema: self.schema.clone(),
             projection: self.projection.clone(),
             projected: self.projected().clone(),
@@ -609,36 +722,22 @@ impl ExecutionPlan for RawLogExec {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
         };
-        opts.threads = (threads / self.groups.len().max(1)).max(1);
-        std::thread::Builder::new()
-            .name(format!("vpcflow-scan-{partition}"))
-            .spawn(move || {
-                let decoder = decoder
-                    .unwrap_or_else(|| {
-                        let inputs = job.files.iter().map(|f| f.input.clone()).collect();
-                        Decoder::new(inputs, opts)
-                            .map_err(|e| DataFusionError::External(Box::new(e)))
-                    })
-                    .map(|mut d| {
-                        // Projection pushed into the parser: only the columns the query
-                        // needs are built (the others are still checked).
-                        if job.projection.is_some() {
-                            let names: Vec<&str> = job
-                                .projected
-                                .fields()
-                                .iter()
-                                .map(|f| f.name().as_str())
-                                .collect();
-                            d.keep_only(&names);
-                        }
-                        d
-                    });
-                scan_partition(job, decoder, tx)
-            })
-            .map_err(|e| DataFusionError::External(Box::new(e)))?;
-        let stream = futures::stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|item| (item, rx))
-        });
+        opts.threads = (threads / self.partitions().max(1)).max(1);
+        // First the work list's partition (which inputs), then the parsing thread.
+        let stream = futures::stream::once(async move {
+            let listed: Vec<RecordBatch> = work.try_collect().await?;
+            for i in listed.iter().flat_map(input_numbers) {
+                let file = files.get(i).ok_or_else(|| {
+                    DataFusionError::Internal(format!(
+                        "the work list names input {i} of {}",
+                        files.len()
+                    ))
+                })?;
+                job.files.push(file.clone());
+            }
+            start_partition(job, decoder, opts)
+        })
+        .try_flatten();
         Ok(Box::pin(RecordBatchStreamAdapter::new(
             self.projected().clone(),
             stream,
@@ -652,15 +751,10 @@ impl ExecutionPlan for RawLogExec {
     ) -> Result<Arc<Statistics>> {
         // Rows are unknown until parsed; the input bytes (compressed for gzip) are a rough,
         // inexact measure of the data's size.
-        let files: Vec<&RawFile> = match args.partition() {
-            Some(p) => self
-                .groups
-                .get(p)
-                .map(|g| g.iter().collect())
-                .ok_or_else(|| {
-                    DataFusionError::Internal(format!("RawLogExec has no partition {p}"))
-                })?,
-            None => self.groups.iter().flatten().collect(),
+        let numbers = listed(&self.work, args.partition());
+        let files: Vec<&RawFile> = match numbers {
+            Some(n) => n.iter().filter_map(|&i| self.files.get(i)).collect(),
+            None => self.files.iter().collect(),
         };
         let bytes: Option<u64> = files.iter().map(|f| f.size).sum();
         let mut stats = Statistics::new_unknown(self.projected());
@@ -722,9 +816,8 @@ impl Mapper {
     }
 
     fn map(&self, batch: RecordBatch, out: &SchemaRef) -> Result<RecordBatch> {
-        // Parsing only the projected columns would be the next step: the decoder would be told
-        // the needed columns (a later `Options` field) and skip the others' tokens. Until then
-        // every column is parsed and the unneeded ones are dropped here.
+        // The decoder built only the projected columns (`Decoder::keep_only`), but its batches
+        // still have every column of the partition's layout: pick or place them here.
         match self {
             Mapper::Project(None) => Ok(batch),
             Mapper::Project(Some(p)) => Ok(batch.project(p)?),
@@ -749,6 +842,43 @@ impl Mapper {
             }
         }
     }
+}
+
+/// Starts a partition's parsing thread; its batches arrive through the returned stream.
+fn start_partition(
+    job: PartitionJob,
+    decoder: Option<Result<Decoder>>,
+    opts: Options,
+) -> Result<impl futures::Stream<Item = Result<RecordBatch>>> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch>>(CHANNEL_BATCHES);
+    std::thread::Builder::new()
+        .name(format!("vpcflow-scan-{}", job.partition))
+        .spawn(move || {
+            let decoder = decoder
+                .unwrap_or_else(|| {
+                    let inputs = job.files.iter().map(|f| f.input.clone()).collect();
+                    Decoder::new(inputs, opts).map_err(|e| DataFusionError::External(Box::new(e)))
+                })
+                .map(|mut d| {
+                    // Projection pushed into the parser: only the columns the query needs are
+                    // built (the others are still checked).
+                    if job.projection.is_some() {
+                        let names: Vec<&str> = job
+                            .projected
+                            .fields()
+                            .iter()
+                            .map(|f| f.name().as_str())
+                            .collect();
+                        d.keep_only(&names);
+                    }
+                    d
+                });
+            scan_partition(job, decoder, tx)
+        })
+        .map_err(|e| DataFusionError::External(Box::new(e)))?;
+    Ok(futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    }))
 }
 
 /// Runs one partition's decoder, sending its batches to DataFusion; the first scan's
@@ -846,8 +976,9 @@ fn scan_partition(
 /// to remote executors will carry. Serialized by [`RawLogExec::to_bytes`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RawScanSpec {
-    /// The inputs of each partition, in input order.
-    groups: Vec<Vec<FileSpec>>,
+    /// Every input of the table, in input order (the work list says which each partition
+    /// reads).
+    files: Vec<FileSpec>,
     decode: DecodeSpec,
     /// The table's columns.
     columns: Vec<ColumnSpec>,
@@ -869,7 +1000,7 @@ pub struct RawTableSpec {
 
 /// One input of a [`RawScanSpec`] or [`RawTableSpec`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct FileSpec {
+pub(crate) struct FileSpec {
     /// Position in the table's input list.
     index: usize,
     size: Option<u64>,
@@ -889,10 +1020,27 @@ enum SourceSpec {
 }
 
 impl FileSpec {
+    /// The spec of input number `index`.
+    pub(crate) fn of_input(index: usize, input: &Input) -> Result<FileSpec> {
+        FileSpec::of(&RawFile {
+            index,
+            input: input.clone(),
+            size: size_of(input),
+        })
+    }
+
+    /// The input a spec names.
+    pub(crate) fn into_input(self) -> Result<Input> {
+        Ok(self.into_file()?.input)
+    }
+
     fn of(f: &RawFile) -> Result<FileSpec> {
         let source = match &f.input {
+            // Absolute: the process that reads it may run in another directory.
             Input::Path(p) => SourceSpec::Path(
-                p.to_str()
+                std::path::absolute(p)
+                    .map_err(|e| DataFusionError::External(Box::new(e)))?
+                    .to_str()
                     .ok_or_else(|| {
                         DataFusionError::NotImplemented(format!(
                             "{}: a path that isn't UTF-8 can't be sent to another process",
@@ -947,7 +1095,7 @@ impl FileSpec {
 /// The decoder options of a [`RawScanSpec`] ([`Options`], with `--fields` as the names it
 /// parses from).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct DecodeSpec {
+pub(crate) struct DecodeSpec {
     threads: usize,
     chunk_bytes: usize,
     window_bytes: usize,
@@ -960,7 +1108,7 @@ struct DecodeSpec {
 }
 
 impl DecodeSpec {
-    fn of(o: &Options) -> Result<DecodeSpec> {
+    pub(crate) fn of(o: &Options) -> Result<DecodeSpec> {
         let fields = match &o.fields {
             Some(layout) => {
                 let text = layout.header_line();
@@ -991,7 +1139,7 @@ impl DecodeSpec {
         })
     }
 
-    fn into_options(self) -> Result<Options> {
+    pub(crate) fn into_options(self) -> Result<Options> {
         let fields = match self.fields {
             Some(text) => Some(Layout::from_names(&text).map_err(|e| {
                 DataFusionError::Execution(format!("the scan's --fields {text}: {e}"))
@@ -1111,9 +1259,9 @@ mod tests {
         ];
         let (table, log) = table(inputs);
         let exec = table.plan(Some(vec![0, 3, 4]), 2).unwrap();
-        assert_eq!(exec.groups.len(), 2);
+        assert_eq!(exec.partitions(), 2);
         let bytes = exec.to_bytes().unwrap();
-        let again = RawLogExec::from_bytes(&bytes).unwrap();
+        let again = RawLogExec::from_bytes(&bytes, exec.work.clone()).unwrap();
         assert_eq!(again.to_bytes().unwrap(), bytes);
         assert_eq!(again.schema(), exec.schema());
         assert_eq!(again.schema().fields().len(), 3);

@@ -29,6 +29,12 @@ use crate::error::Error;
 use crate::input::Input;
 use crate::pipeline::InputDone;
 
+/// The directory below a dataset where the tasks of a distributed conversion write, each into
+/// a dataset of its own ([`DatasetSink::staged`]), until the coordinator moves their files
+/// into place ([`publish`]); readers skip it (`_`), and the next run removes what a killed run
+/// left there.
+pub(crate) const STAGING: &str = "_staging";
+
 /// The manifest's file name in the dataset directory.
 pub(crate) const MANIFEST: &str = "_vpcflow_manifest.jsonl";
 /// The directory name Hive, Spark, Trino and DuckDB use for a null (or empty) partition value.
@@ -369,6 +375,39 @@ pub fn describe(dir: &Place) -> Result<DatasetInfo, Error> {
     })
 }
 
+/// The units the manifest of the dataset at `dir` records (none if it has no manifest).
+pub(crate) fn units(dir: &Place) -> Result<Vec<Unit>, Error> {
+    Ok(read_manifest(&dir.join(MANIFEST))?
+        .map(|(_, units)| units)
+        .unwrap_or_default())
+}
+
+/// Records in the dataset at `dir` the `units` a task wrote below `staged`: each unit's files are
+/// moved into place (renamed; on S3 copied and removed), then its manifest line is appended
+/// (`manifest` is the manifest's text, which an S3 manifest is replaced with). Fails before
+/// touching anything if `lock` says the dataset is no longer this run's.
+pub(crate) fn publish(
+    dir: &Place,
+    staged: &Place,
+    units: &[Unit],
+    manifest: &mut Vec<u8>,
+    lock: Option<&DatasetLock>,
+) -> Result<(), Error> {
+    for unit in units {
+        if let Some(l) = lock {
+            l.check()?;
+        }
+        for f in &unit.files {
+            staged.join(f).move_to(&dir.join(f))?;
+        }
+        let line = serde_json::to_string(unit).expect("JSON") + "\n";
+        manifest.extend_from_slice(line.as_bytes());
+        dir.join(MANIFEST)
+            .append(line.as_bytes(), || manifest.clone())?;
+    }
+    Ok(())
+}
+
 /// Gets `dir` ready for a run: checks the options match the dataset's, removes what killed runs
 /// left, drops units whose inputs changed, and tells which inputs to convert.
 pub fn prepare(dir: &Place, opts: &DatasetOptions, inputs: Vec<Input>) -> Result<Resume, Error> {
@@ -445,12 +484,14 @@ pub fn prepare(dir: &Place, opts: &DatasetOptions, inputs: Vec<Input>) -> Result
     // Files no committed unit names: temporary files, and part files of unrecorded or dropped units.
     for rel in &files {
         let name = file_name(rel);
+        let staged = rel.starts_with(&format!("{STAGING}/"));
         let stale = (is_part_file(name) && !committed.contains(rel.as_str()))
             || is_temp_file(name)
+            || staged
             || (opts.force && name == MANIFEST);
         if stale {
             dir.join(rel).remove()?;
-            if is_part_file(name) && !dropped.contains(rel) {
+            if is_part_file(name) && !dropped.contains(rel) && !staged {
                 resume.orphans_removed += 1;
             }
         }
@@ -1241,6 +1282,27 @@ impl DatasetSink {
         self.seq = 0;
         self.unit_rows = 0;
         Ok(())
+    }
+
+    /// A sink for one task of a distributed conversion: `dir` (below the dataset's
+    /// [`STAGING`]) becomes a dataset of its own, whose one unit, numbered `unit`, is committed
+    /// when the sink finishes.
+    pub(crate) fn staged(
+        dir: &Place,
+        schema: SchemaRef,
+        mut opts: DatasetOptions,
+        unit: u64,
+    ) -> Result<DatasetSink, Error> {
+        dir.make_dir()?;
+        opts.commit_rows = u64::MAX;
+        let manifest = manifest_text(&opts.fingerprint, &[]);
+        dir.join(MANIFEST).replace(&manifest)?;
+        let resume = Resume {
+            next_unit: unit,
+            manifest,
+            ..Resume::default()
+        };
+        DatasetSink::new(dir, schema, opts, &resume)
     }
 
     /// The sink, holding the directory's lock (from [`Resume::lock`]) until it is dropped.

@@ -184,6 +184,43 @@ impl Place {
         }
     }
 
+    /// Moves this file or object to `dest` (on the same side: both local or both S3): a rename
+    /// (its directory made first, synced after), or a server-side copy and a removal.
+    pub(crate) fn move_to(&self, dest: &Place) -> Result<(), Error> {
+        match (self, dest) {
+            (Place::Local(from), Place::Local(to)) => {
+                let dir = crate::sink::parent_dir(to);
+                std::fs::create_dir_all(dir)
+                    .and_then(|()| std::fs::rename(from, to))
+                    .and_then(|()| crate::sink::sync_dir(dir))
+                    .map_err(|e| dest.io_err(e))
+            }
+            (Place::S3(from), Place::S3(to)) => {
+                from.copy_to(to)?;
+                from.remove()
+            }
+            _ => Err(Error::Internal(format!(
+                "moving {self} to {dest}: not the same kind of place"
+            ))),
+        }
+    }
+
+    /// Removes everything below this directory or prefix.
+    pub(crate) fn remove_all(&self) -> Result<(), Error> {
+        match self {
+            Place::Local(p) => match std::fs::remove_dir_all(p) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => Err(self.io_err(e)),
+                _ => Ok(()),
+            },
+            Place::S3(_) => {
+                for rel in self.list_files()? {
+                    self.join(&rel).remove()?;
+                }
+                Ok(())
+            }
+        }
+    }
+
     /// A new file or object here, invisible until committed.
     pub(crate) fn create(&self) -> Result<Pending, Error> {
         Ok(match self {

@@ -206,6 +206,12 @@ impl S3Place {
         }
     }
 
+    /// Copies the object to `dest` (a server-side copy: no bytes pass through here).
+    pub(crate) fn copy_to(&self, dest: &S3Place) -> Result<(), Error> {
+        let (s, from, to) = (self.store.clone(), self.path(), dest.path());
+        block_on(async move { s.copy(&from, &to).await }).map_err(|e| dest.failed("copying", &e))
+    }
+
     /// Removes the object (no error if it is gone already).
     pub(crate) fn remove(&self) -> Result<(), Error> {
         let (s, p) = (self.store.clone(), self.path());
