@@ -149,6 +149,7 @@ fn on_cluster(
         ));
     }
     if s.failed_inputs > 0 {
+        done.failed.iter().for_each(messages::error);
         messages::error(format_args!(
             "{} of {} inputs failed",
             s.failed_inputs, s.inputs

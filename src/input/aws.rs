@@ -114,9 +114,7 @@ pub(crate) fn endpoint() -> Option<String> {
 pub(crate) fn bucket_region(bucket: &str) -> Option<String> {
     let options = object_store::ClientOptions::default().with_timeout(Duration::from_secs(10));
     let b = bucket.to_string();
-    match block_on(async move {
-        object_store::aws::resolve_bucket_region(&b, &options).await
-    }) {
+    match block_on(async move { object_store::aws::resolve_bucket_region(&b, &options).await }) {
         Ok(r) => Some(r),
         Err(e) => {
             log::debug!("s3://{bucket}: its region could not be looked up: {e}");

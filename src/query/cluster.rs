@@ -250,6 +250,8 @@ pub struct ClusterConversion {
     pub files: u64,
     /// Units recorded in the manifest.
     pub units: u64,
+    /// Inputs that failed (partly read), each with why.
+    pub failed: Vec<String>,
 }
 
 /// Work units (groups of whole inputs, balanced by size) for `inputs`: about one per 128 MB,
@@ -353,6 +355,13 @@ pub fn convert(
         t.blank_lines += s.blank_lines;
         t.control_messages += s.control_messages;
         out.units += r.units.len() as u64;
+        for u in &r.units {
+            out.failed.extend(
+                u.inputs
+                    .iter()
+                    .filter_map(|i| i.failed.as_ref().map(|why| format!("{}: {why}", i.id.name))),
+            );
+        }
         out.files += r.units.iter().map(|u| u.files.len() as u64).sum::<u64>();
     }
     Ok(out)

@@ -354,10 +354,21 @@ fn convert_unit(
         spec.first_unit + group as u64,
     )
     .map_err(external)?;
-    let mut seen = Collected::default();
+    let mut seen = Collected {
+        keep_rejects: 5,
+        ..Collected::default()
+    };
     let report = Conversion::new(decoder)
         .run(Box::new(sink), &mut seen)
         .map_err(external)?;
+    // The executor's own log (its stderr) names what it refused; the caller gets the counts and
+    // each failed input's reason through the unit's manifest record.
+    for r in &seen.rejects {
+        log::warn!("refused: {r}");
+    }
+    for f in &seen.failed {
+        log::warn!("{f}");
+    }
     log::debug!(
         "unit {}: {} records, {} rows, {} refused",
         spec.first_unit + group as u64,
