@@ -25,7 +25,7 @@ use datafusion_proto::physical_plan::{
 };
 
 use super::distributed::ConvertExec;
-use super::raw::{RawLogExec, RawLogTable};
+use super::raw::{RawLogExec, RawLogTable, only_work_list};
 
 /// The start of every payload of ours: `vpcflow:`, the node, `/`, the encoding's version, NUL.
 const PREFIX: &[u8] = b"vpcflow:";
@@ -106,21 +106,14 @@ impl PhysicalExtensionCodec for PhysicalCodec {
         ctx: &TaskContext,
         proto_converter: &dyn PhysicalProtoConverterExtension,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let only_child = |node: &str| match inputs {
-            [work] => Ok(work.clone()),
-            _ => Err(DataFusionError::Internal(format!(
-                "{node} has one child (its work list), but {} were sent",
-                inputs.len()
-            ))),
-        };
         match ours(buf, &[SCAN_TAG, CONVERT_TAG])? {
             Some((SCAN_TAG, payload)) => Ok(Arc::new(RawLogExec::from_bytes(
                 payload,
-                only_child("RawLogExec")?,
+                only_work_list("RawLogExec", inputs)?,
             )?)),
             Some((_, payload)) => Ok(Arc::new(ConvertExec::from_bytes(
                 payload,
-                only_child("ConvertExec")?,
+                only_work_list("ConvertExec", inputs)?,
             )?)),
             None => self.inner.try_decode(buf, inputs, ctx, proto_converter),
         }

@@ -269,12 +269,7 @@ impl ExecutionPlan for ConvertExec {
         self: Arc<Self>,
         children: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let [work] = <[_; 1]>::try_from(children).map_err(|c| {
-            DataFusionError::Internal(format!(
-                "ConvertExec has one child (its work list), not {}",
-                c.len()
-            ))
-        })?;
+        let work = super::raw::only_work_list("ConvertExec", &children)?;
         Ok(Arc::new(ConvertExec::from_spec(self.spec.clone(), work)?))
     }
 

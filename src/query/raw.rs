@@ -430,6 +430,21 @@ pub(crate) fn work_list(groups: &[Vec<usize>]) -> Result<Arc<dyn ExecutionPlan>>
     Ok(DataSourceExec::from_data_source(source))
 }
 
+/// The one child of a plan over a work list (its work list), from the children a plan is
+/// rebuilt or decoded with; `node` names the plan in the error.
+pub(crate) fn only_work_list(
+    node: &str,
+    children: &[Arc<dyn ExecutionPlan>],
+) -> Result<Arc<dyn ExecutionPlan>> {
+    match children {
+        [work] => Ok(work.clone()),
+        _ => Err(DataFusionError::Internal(format!(
+            "{node} has one child (its work list), not {}",
+            children.len()
+        ))),
+    }
+}
+
 /// The input numbers a work list's partition `p` holds, when the list is an in-memory source
 /// (as [`work_list`] makes it, and as it comes back from the codec); None for any other plan.
 fn listed(work: &Arc<dyn ExecutionPlan>, p: Option<usize>) -> Option<Vec<usize>> {
@@ -664,12 +679,7 @@ impl ExecutionPlan for RawLogExec {
         self: Arc<Self>,
         children: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let [work] = <[_; 1]>::try_from(children).map_err(|c| {
-            DataFusionError::Internal(format!(
-                "RawLogExec has one child (its work list), not {}",
-                c.len()
-            ))
-        })?;
+        let work = only_work_list("RawLogExec", &children)?;
         let partitions = work.properties().output_partitioning().partition_count();
         // A scan planned here keeps its link to the table's log only over its own work list.
         let scan = self
