@@ -41,11 +41,11 @@ use crate::sink::place::{DatasetLock, Place};
 /// Who a task ran on: an executor's name, which its session configuration carries (set by
 /// `vpcflow cluster executor`; a plan run in this process says `local`).
 #[derive(Debug, Clone)]
-pub(crate) struct ExecutorName(pub String);
+pub struct ExecutorName(pub String);
 
 /// The dataset a distributed conversion writes, as data.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct DatasetSpec {
+pub struct DatasetSpec {
     /// The dataset: a directory every node sees, or `s3://bucket/prefix`.
     pub place: String,
     /// `--endpoint-url` for an S3 dataset.
@@ -67,12 +67,7 @@ pub(crate) struct DatasetSpec {
 
 impl DatasetSpec {
     /// The spec of writing `place` with `opts`, staging below `_staging/run`.
-    pub(crate) fn new(
-        place: &str,
-        endpoint: Option<&str>,
-        run: &str,
-        opts: &DatasetOptions,
-    ) -> Self {
+    pub fn new(place: &str, endpoint: Option<&str>, run: &str, opts: &DatasetOptions) -> Self {
         DatasetSpec {
             place: place.to_string(),
             endpoint: endpoint.map(str::to_string),
@@ -141,7 +136,7 @@ fn external(e: impl std::error::Error + Send + Sync + 'static) -> DataFusionErro
 }
 
 /// The rows a [`ConvertExec`] answers with: one per partition.
-pub(crate) fn result_schema() -> SchemaRef {
+pub fn result_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("unit", DataType::UInt32, false),
         Field::new("executor", DataType::Utf8, false),
@@ -152,7 +147,7 @@ pub(crate) fn result_schema() -> SchemaRef {
 }
 
 /// The distributed conversion's plan: see the module documentation.
-pub(crate) struct ConvertExec {
+pub struct ConvertExec {
     spec: ConvertSpec,
     inputs: Vec<Input>,
     work: Arc<dyn ExecutionPlan>,
@@ -171,7 +166,7 @@ impl fmt::Debug for ConvertExec {
 impl ConvertExec {
     /// Converts `inputs` in `units` (each a list of input numbers) into the dataset `dataset`
     /// describes, partition `p` writing unit `first_unit + p`.
-    pub(crate) fn new(
+    pub fn new(
         inputs: &[Input],
         units: &[Vec<usize>],
         decode: &Options,
@@ -420,7 +415,7 @@ impl StatsSpec {
 
 /// What one task did, from its result row.
 #[derive(Debug, Clone)]
-pub(crate) struct TaskResult {
+pub struct TaskResult {
     /// The work unit it ran (its number among the plan's).
     pub partition: usize,
     /// The executor it ran on.
@@ -428,13 +423,13 @@ pub(crate) struct TaskResult {
     /// The engine's task id.
     pub task: String,
     /// The units it wrote (one, or none for a unit without inputs).
-    pub units: Vec<Unit>,
+    pub(crate) units: Vec<Unit>,
     /// Its counts.
     pub stats: Stats,
 }
 
 /// The task results in `batch` (of [`result_schema`]).
-pub(crate) fn task_results(batch: &RecordBatch) -> Result<Vec<TaskResult>> {
+pub fn task_results(batch: &RecordBatch) -> Result<Vec<TaskResult>> {
     let col = |i: usize| batch.column(i).as_any();
     let bad = || DataFusionError::Internal("a conversion task's row has other columns".into());
     let partition = col(0).downcast_ref::<UInt32Array>().ok_or_else(bad)?;
@@ -460,7 +455,7 @@ pub(crate) fn task_results(batch: &RecordBatch) -> Result<Vec<TaskResult>> {
 /// Moves the tasks' files into the dataset and records their units (see the module
 /// documentation), then removes the run's staging directory. `manifest` is the manifest's text
 /// as the run found it ([`dataset::Resume::manifest`]).
-pub(crate) fn publish_rows(
+pub fn publish_rows(
     spec: &DatasetSpec,
     results: &[TaskResult],
     manifest: &mut Vec<u8>,
