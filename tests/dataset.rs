@@ -233,6 +233,37 @@ fn changed_and_new_inputs_are_converted_and_force_redoes() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("other options"));
 }
 
+/// A run killed while appending to the manifest leaves a torn last line. The next run must not
+/// append its own lines after it (the two would run together into one unreadable line).
+#[test]
+fn a_torn_manifest_line_is_dropped_before_new_lines_are_appended() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = make_inputs(tmp.path(), 4, 200);
+    let out = tmp.path().join("ds");
+    let opts = ["--partition-by", "date", "--commit-rows", "200"];
+    run_ok(&input, &out, &opts);
+    let manifest = out.join("_vpcflow_manifest.jsonl");
+    let whole = std::fs::read_to_string(&manifest).unwrap();
+    // The last unit's line cut in half: as if killed while writing it.
+    let last = whole.trim_end().rsplit('\n').next().unwrap().to_string();
+    let torn = format!(
+        "{}{}",
+        &whole[..whole.len() - last.len() - 1],
+        &last[..last.len() / 2]
+    );
+    std::fs::write(&manifest, &torn).unwrap();
+    // The torn unit's input is converted again, its line written whole.
+    assert_eq!(run_ok(&input, &out, &opts)["records"], 200);
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    assert!(text.ends_with('\n'));
+    for line in text.lines() {
+        serde_json::from_str::<serde_json::Value>(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    }
+    // And a third run finds everything done, with every row once.
+    assert_eq!(run_ok(&input, &out, &opts)["records"], 0);
+    assert_eq!(dataset_rows(&out).0.len(), 800);
+}
+
 #[test]
 fn partition_values_never_escape_the_directory() {
     let tmp = tempfile::tempdir().unwrap();

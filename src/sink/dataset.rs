@@ -497,8 +497,13 @@ pub fn prepare(dir: &Place, opts: &DatasetOptions, inputs: Vec<Input>) -> Result
         }
     }
     dir.remove_empty_dirs();
+    // Rewritten when it is new, lost units, or ends in a line a killed run tore (the next
+    // line appended would run on from it).
     resume.manifest = manifest_text(&opts.fingerprint, &units);
-    if resume.invalidated_units > 0 || fresh {
+    if resume.invalidated_units > 0
+        || fresh
+        || manifest_path.read()?.as_deref() != Some(&resume.manifest[..])
+    {
         manifest_path.replace(&resume.manifest)?;
     }
     let done: HashMap<&str, &InputRecord> = units
