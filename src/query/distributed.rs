@@ -30,7 +30,7 @@ use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
 use super::raw::{
-    DecodeSpec, FileSpec, from_json, group_numbers, input_numbers, to_json, work_schema,
+    DecodeSpec, FileSpec, from_json, group_numbers, input_specs, to_json, work_list, work_schema,
 };
 use crate::input::Input;
 use crate::pipeline::{Collected, Conversion, Decoder, Options, Stats};
@@ -121,10 +121,10 @@ impl DatasetSpec {
     }
 }
 
-/// Everything a [`ConvertExec`] needs but its work list.
+/// Everything a [`ConvertExec`] needs but its work list (which carries the inputs, so a task's
+/// plan names only its own: a run over millions of objects sends no task all of them).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct ConvertSpec {
-    inputs: Vec<FileSpec>,
     decode: DecodeSpec,
     dataset: DatasetSpec,
     /// Partition `p` writes unit `first_unit + p`.
@@ -149,7 +149,6 @@ pub fn result_schema() -> SchemaRef {
 /// The distributed conversion's plan: see the module documentation.
 pub struct ConvertExec {
     spec: ConvertSpec,
-    inputs: Vec<Input>,
     work: Arc<dyn ExecutionPlan>,
     props: Arc<PlanProperties>,
 }
@@ -157,7 +156,6 @@ pub struct ConvertExec {
 impl fmt::Debug for ConvertExec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ConvertExec")
-            .field("inputs", &self.inputs.len())
             .field("dataset", &self.spec.dataset.place)
             .finish_non_exhaustive()
     }
@@ -174,30 +172,25 @@ impl ConvertExec {
         first_unit: u64,
     ) -> Result<ConvertExec> {
         let spec = ConvertSpec {
-            inputs: inputs
-                .iter()
-                .enumerate()
-                .map(|(i, input)| FileSpec::of_input(i, input))
-                .collect::<Result<_>>()?,
             decode: DecodeSpec::of(decode)?,
             dataset,
             first_unit,
         };
-        ConvertExec::from_spec(spec, super::raw::work_list(units)?)
+        let specs = inputs
+            .iter()
+            .enumerate()
+            .map(|(i, input)| to_json(&FileSpec::of_input(i, input)?))
+            .map(|j| j.map(|b| String::from_utf8_lossy(&b).into_owned()))
+            .collect::<Result<Vec<String>>>()?;
+        ConvertExec::from_spec(spec, work_list(units, Some(&specs))?)
     }
 
     fn from_spec(spec: ConvertSpec, work: Arc<dyn ExecutionPlan>) -> Result<ConvertExec> {
-        if work.schema() != work_schema() {
+        if work.schema() != work_schema(true) {
             return Err(DataFusionError::Internal(
-                "ConvertExec's work list has other columns than input numbers".into(),
+                "ConvertExec's work list has other columns than its inputs".into(),
             ));
         }
-        let inputs = spec
-            .inputs
-            .iter()
-            .cloned()
-            .map(FileSpec::into_input)
-            .collect::<Result<_>>()?;
         let partitions = work.properties().output_partitioning().partition_count();
         let props = PlanProperties::new(
             EquivalenceProperties::new(result_schema()),
@@ -207,7 +200,6 @@ impl ConvertExec {
         );
         Ok(ConvertExec {
             spec,
-            inputs,
             work,
             props: Arc::new(props),
         })
@@ -228,9 +220,8 @@ impl DisplayAs for ConvertExec {
     fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "ConvertExec: units={}, inputs={}, dataset={}",
+            "ConvertExec: units={}, dataset={}",
             self.props.output_partitioning().partition_count(),
-            self.inputs.len(),
             self.spec.dataset.place
         )
     }
@@ -280,15 +271,13 @@ impl ExecutionPlan for ConvertExec {
             .map_or_else(|| "local".to_string(), |n| n.0.clone());
         let task = context.task_id().unwrap_or_default();
         let spec = self.spec.clone();
-        let all = self.inputs.clone();
         let stream = futures::stream::once(async move {
             let listed: Vec<RecordBatch> = work.try_collect().await?;
-            let mut inputs = Vec::new();
-            for i in listed.iter().flat_map(input_numbers) {
-                inputs.push(all.get(i).cloned().ok_or_else(|| {
-                    DataFusionError::Internal(format!("the work list names input {i}"))
-                })?);
-            }
+            let inputs = listed
+                .iter()
+                .flat_map(input_specs)
+                .map(|j| from_json::<FileSpec>(j.as_bytes())?.into_input())
+                .collect::<Result<Vec<Input>>>()?;
             // The work unit's number in the whole plan (this task may see its partitions
             // numbered from 0).
             let unit = listed

@@ -288,7 +288,7 @@ impl RawLogTable {
         let n = groups.len();
         RawLogExec::new(
             self.files.clone(),
-            work_list(&groups)?,
+            work_list(&groups, None)?,
             self.opts.clone(),
             self.schema.clone(),
             projection,
@@ -401,17 +401,26 @@ impl TableProvider for RawLogTable {
 /// The schema of a work list: the numbers of the inputs a partition reads, and the partition's
 /// own number in the whole plan (a distributed engine's task sees its slice of the partitions
 /// numbered from 0).
-pub(crate) fn work_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
+/// With `specs`, each input's spec (JSON) too, for a plan whose tasks must learn their inputs
+/// from their own slice of the list alone.
+pub(crate) fn work_schema(specs: bool) -> SchemaRef {
+    let mut fields = vec![
         Field::new("input", DataType::UInt32, false),
         Field::new("group", DataType::UInt32, false),
-    ]))
+    ];
+    if specs {
+        fields.push(Field::new("spec", DataType::Utf8, false));
+    }
+    Arc::new(Schema::new(fields))
 }
 
 /// The work list of a plan (see the module documentation): partition `p` holds the input
-/// numbers of `groups[p]`, each with `p`.
-pub(crate) fn work_list(groups: &[Vec<usize>]) -> Result<Arc<dyn ExecutionPlan>> {
-    let schema = work_schema();
+/// numbers of `groups[p]`, each with `p` (and with `specs`, the input's spec).
+pub(crate) fn work_list(
+    groups: &[Vec<usize>],
+    specs: Option<&[String]>,
+) -> Result<Arc<dyn ExecutionPlan>> {
+    let schema = work_schema(specs.is_some());
     let number = |i: usize| u32::try_from(i).map_err(|e| DataFusionError::Internal(e.to_string()));
     let partitions = groups
         .iter()
@@ -419,10 +428,14 @@ pub(crate) fn work_list(groups: &[Vec<usize>]) -> Result<Arc<dyn ExecutionPlan>>
         .map(|(p, g)| {
             let numbers: Vec<u32> = g.iter().map(|&i| number(i)).collect::<Result<_>>()?;
             let group = vec![number(p)?; numbers.len()];
-            let columns: Vec<arrow::array::ArrayRef> = vec![
+            let mut columns: Vec<arrow::array::ArrayRef> = vec![
                 Arc::new(arrow::array::UInt32Array::from(numbers)),
                 Arc::new(arrow::array::UInt32Array::from(group)),
             ];
+            if let Some(specs) = specs {
+                let mine: Vec<&str> = g.iter().map(|&i| specs[i].as_str()).collect();
+                columns.push(Arc::new(arrow::array::StringArray::from(mine)));
+            }
             Ok(vec![RecordBatch::try_new(schema.clone(), columns)?])
         })
         .collect::<Result<Vec<_>>>()?;
@@ -468,6 +481,16 @@ fn listed(work: &Arc<dyn ExecutionPlan>, p: Option<usize>) -> Option<Vec<usize>>
 /// The input numbers in a work-list batch.
 pub(crate) fn input_numbers(batch: &RecordBatch) -> Vec<usize> {
     work_column(batch, 0)
+}
+
+/// The inputs' specs (JSON) in a work-list batch that carries them.
+pub(crate) fn input_specs(batch: &RecordBatch) -> Vec<String> {
+    batch
+        .columns()
+        .get(2)
+        .and_then(|c| c.as_any().downcast_ref::<arrow::array::StringArray>())
+        .map(|a| a.iter().flatten().map(str::to_string).collect())
+        .unwrap_or_default()
 }
 
 /// The group (the partition's number in the whole plan) of a work-list batch's inputs.
@@ -520,7 +543,7 @@ impl RawLogExec {
         projection: Option<Vec<usize>>,
         scan: Option<Arc<ScanState>>,
     ) -> Result<RawLogExec> {
-        if work.schema() != work_schema() {
+        if work.schema() != work_schema(false) {
             return Err(DataFusionError::Internal(format!(
                 "RawLogExec's work list has columns {}, not the input numbers",
                 work.schema()
