@@ -32,6 +32,19 @@ const HEARTBEAT_SECONDS: u64 = 5;
 /// How long without a heartbeat an executor is declared dead.
 const DEAD_AFTER_SECONDS: u64 = 20;
 
+/// The largest gRPC message any process of ours sends or takes (Ballista's default, 16 MiB, is
+/// a plan naming about 100,000 inputs).
+const GRPC_MESSAGE_BYTES: u32 = 256 << 20;
+
+/// `config` with the client's gRPC message limit raised to [`GRPC_MESSAGE_BYTES`].
+fn with_message_limit(mut config: SessionConfig) -> Result<SessionConfig, QueryError> {
+    config.options_mut().set(
+        ballista_core::config::BALLISTA_CLIENT_GRPC_MAX_MESSAGE_SIZE,
+        &GRPC_MESSAGE_BYTES.to_string(),
+    )?;
+    Ok(config)
+}
+
 /// Ours in front of Ballista's logical codec.
 fn logical_codec() -> Arc<dyn LogicalExtensionCodec> {
     Arc::new(LogicalCodec::wrapping(Arc::new(
@@ -93,6 +106,9 @@ pub fn run_scheduler(bind: &str) -> Result<(), QueryError> {
         executor_timeout_seconds: DEAD_AFTER_SECONDS,
         expire_dead_executor_interval_seconds: 5,
         no_executors_grace_period_seconds: DEAD_AFTER_SECONDS,
+        grpc_server_max_decoding_message_size: GRPC_MESSAGE_BYTES,
+        grpc_server_max_encoding_message_size: GRPC_MESSAGE_BYTES,
+        grpc_client_max_message_size: GRPC_MESSAGE_BYTES,
         override_logical_codec: Some(logical_codec()),
         override_physical_codec: Some(physical_codec()),
         ..Default::default()
@@ -153,6 +169,8 @@ pub fn run_executor(opts: &ExecutorOptions) -> Result<(), QueryError> {
         scheduler_port,
         scheduler_connect_timeout_seconds: 30,
         executor_heartbeat_interval_seconds: HEARTBEAT_SECONDS,
+        grpc_max_decoding_message_size: GRPC_MESSAGE_BYTES,
+        grpc_max_encoding_message_size: GRPC_MESSAGE_BYTES,
         vcores: if opts.concurrency == 0 {
             std::thread::available_parallelism().map_or(1, |n| n.get())
         } else {
@@ -213,7 +231,7 @@ pub(crate) async fn remote_context(
         .ok_or_else(|| QueryError::Usage(format!("--cluster {url}: expected df://HOST:PORT")))?;
     let (host, port) = host_port("--cluster", rest)?;
     reachable(url, &host, port)?;
-    let config = config
+    let config = with_message_limit(config.upgrade_for_ballista())?
         .with_ballista_logical_extension_codec(logical_codec())
         .with_ballista_physical_extension_codec(physical_codec())
         .with_ballista_job_name("vpcflow query");
@@ -308,15 +326,18 @@ pub fn convert(
         units.len()
     );
     let codec = physical_codec();
-    let config = SessionConfig::new_with_ballista()
-        .with_ballista_physical_extension_codec(codec.clone())
-        .with_ballista_job_name("vpcflow convert");
+    let config = with_message_limit(
+        SessionConfig::new_with_ballista()
+            .with_ballista_physical_extension_codec(codec.clone())
+            .with_ballista_job_name("vpcflow convert"),
+    )?;
+    let ballista = config.ballista_config();
     let batches = runtime("vpcflow-convert")?.block_on(async {
         let stream = ballista_core::execution_plans::execute_physical_plan::<
             datafusion_proto::protobuf::PhysicalPlanNode,
         >(
             format!("http://{host}:{port}"),
-            &ballista_core::config::BallistaConfig::default(),
+            &ballista,
             Arc::new(plan),
             codec.as_ref(),
             format!("vpcflow-{run}"),
