@@ -88,6 +88,22 @@ impl Eq for S3Object {}
 
 pub(crate) use crate::input::aws::{block_on, runtime};
 
+/// Every object below `prefix` (all of the bucket for an empty one), as the store lists them.
+pub(crate) fn list_all(
+    store: Arc<dyn ObjectStore>,
+    prefix: ObjectPath,
+) -> object_store::Result<Vec<object_store::ObjectMeta>> {
+    block_on(async move {
+        let prefix = (!prefix.as_ref().is_empty()).then_some(prefix);
+        store
+            .list(prefix.as_ref())
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect()
+    })
+}
+
 /// Splits `s3://bucket/key` into bucket and key.
 pub(crate) fn parse_url(url: &str) -> Result<(String, String), Error> {
     let rest = url
@@ -214,16 +230,7 @@ pub fn expand(url: &str, select: &Select, endpoint: Option<&str>) -> Result<Vec<
             Err(e) => return Err(fail("reading the object's metadata", e)),
         }
     }
-    let (s, p) = (store.clone(), object_path(&prefix));
-    let listed: Vec<object_store::ObjectMeta> = block_on(async move {
-        let prefix = (!p.as_ref().is_empty()).then_some(p);
-        s.list(prefix.as_ref())
-            .collect::<Vec<_>>()
-            .await
-            .into_iter()
-            .collect::<Result<Vec<_>, _>>()
-    })
-    .map_err(|e| fail("listing", e))?;
+    let listed = list_all(store.clone(), object_path(&prefix)).map_err(|e| fail("listing", e))?;
     let mut out = Vec::new();
     for meta in listed {
         let k = meta.location.to_string();

@@ -23,14 +23,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use futures::StreamExt;
 use object_store::path::Path as ObjectPath;
 use object_store::{
     MultipartUpload, ObjectStore, ObjectStoreExt, PutMode, PutPayload, UpdateVersion,
 };
 
 use crate::error::Error;
-use crate::input::s3::{block_on, object_path, parse_url, runtime, store};
+use crate::input::s3::{block_on, list_all, object_path, parse_url, runtime, store};
 
 /// Bytes of each uploaded part (S3 wants at least 5 MiB of every part but the last).
 pub(crate) const PART_BYTES: usize = 8 << 20;
@@ -136,16 +135,8 @@ impl S3Place {
 
     /// Every object below the prefix: its key relative to the prefix (`/`-separated).
     pub(crate) fn list(&self) -> Result<Vec<String>, Error> {
-        let (s, p) = (self.store.clone(), self.path());
-        let listed = block_on(async move {
-            let prefix = (!p.as_ref().is_empty()).then_some(p);
-            s.list(prefix.as_ref())
-                .collect::<Vec<_>>()
-                .await
-                .into_iter()
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .map_err(|e| self.failed("listing", &e))?;
+        let listed =
+            list_all(self.store.clone(), self.path()).map_err(|e| self.failed("listing", &e))?;
         let base = if self.key.is_empty() {
             String::new()
         } else {
