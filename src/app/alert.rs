@@ -51,6 +51,7 @@ pub fn run(args: &AlertArgs) -> Result<ExitCode> {
         // Several rules read raw inputs once, not once each.
         parse_once: rules.len() > 1,
         cluster: None,
+        attribution: args.attribution.load()?,
     };
     let engine = Engine::open(&args.inputs, &opts)?;
     let mut errors = 0usize;

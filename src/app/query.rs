@@ -50,6 +50,7 @@ pub fn run(args: &QueryArgs) -> Result<ExitCode> {
         // Several queries read raw inputs once, not once each.
         parse_once: queries.len() > 1,
         cluster: args.cluster.clone(),
+        attribution: args.attribution.load()?,
     };
     let started = Instant::now();
     let engine = Engine::open(&args.inputs, &opts)?;

@@ -67,6 +67,7 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode> {
         // Raw inputs were parsed once above.
         parse_once: false,
         cluster: None,
+        attribution: args.attribution.load()?,
     };
     let engine = Engine::open(&inputs, &opts)?;
     let mut subtitle = args.inputs.join(", ");

@@ -3,7 +3,7 @@
 
 use clap::{Parser, ValueEnum};
 
-use crate::cli::common::{SelectArgs, ThreadsArgs, WindowArgs, parse_param};
+use crate::cli::common::{AttributionArgs, SelectArgs, ThreadsArgs, WindowArgs, parse_param};
 
 const AFTER: &str = "A rule is a `.sql` file whose query returns the rows something is wrong \
 with; it fires when it returns at least `-- threshold:` rows. Header lines: `-- severity:`, \
@@ -36,6 +36,8 @@ pub struct AlertArgs {
     pub inputs: Vec<String>,
     #[command(flatten)]
     pub select: SelectArgs,
+    #[command(flatten)]
+    pub attribution: AttributionArgs,
     #[command(flatten)]
     pub window: WindowArgs,
 

@@ -1,8 +1,16 @@
 //! Flags several subcommands share: which inputs are read and how (`SelectArgs`), the parse
-//! settings (`--fields`, `--threads`), a time window (`--since`/`--until`), and `--param`.
+//! settings (`--fields`, `--threads`), a time window (`--since`/`--until`), the attribution
+//! files (`--eni-inventory`, `--aws-ip-ranges`), and `--param`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Result;
 use clap::Args;
+
+use vpcflow::enrich::attribution::Attribution;
+use vpcflow::enrich::inventory::{self, SnapshotFile};
+use vpcflow::enrich::ip_ranges::AwsIpRanges;
 
 use vpcflow::format::layout::Layout;
 use vpcflow::input::Select;
@@ -133,5 +141,78 @@ pub fn parse_param(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
         _ => Err(format!("{s:?} is not NAME=VALUE")),
+    }
+}
+
+/// Who is behind each address: the ENI inventory and AWS's ip-ranges.
+#[derive(Args, Clone, Default)]
+#[command(next_help_heading = "Attribution")]
+pub struct AttributionArgs {
+    /// The output of `aws ec2 describe-network-interfaces` (JSON, plain or gzip), or a directory
+    /// of such snapshots: adds eni_type, eni_description, eni_name, eni_instance_id,
+    /// eni_security_groups, eni_subnet_id, eni_vpc_id (for interface_id) and src_eni_id,
+    /// dst_eni_id, src_instance_id, dst_instance_id (for the addresses, as held when each flow
+    /// started). Repeatable.
+    #[arg(long, value_name = "FILE|DIR")]
+    pub eni_inventory: Vec<PathBuf>,
+    /// When the --eni-inventory file in the same position was captured (Unix seconds or
+    /// YYYY-MM-DD[THH:MM[:SS]], UTC); otherwise a date-time in the file's name
+    /// (e.g. enis-2026-11-30T12-00-00Z.json), else its modification time.
+    #[arg(long, value_name = "TIME")]
+    pub eni_inventory_time: Vec<String>,
+    /// AWS's published ip-ranges.json (plain or gzip): adds src_aws_service, src_aws_region,
+    /// dst_aws_service, dst_aws_region (the longest matching prefix; a specific service wins
+    /// over AMAZON).
+    #[arg(long, value_name = "FILE")]
+    pub aws_ip_ranges: Option<PathBuf>,
+}
+
+impl AttributionArgs {
+    /// Loads the inventory and ranges the flags name (none: no attribution). A bad file is an
+    /// error naming it and the place in it; nothing is applied.
+    pub fn load(&self) -> Result<Option<Arc<Attribution>>> {
+        if self.eni_inventory.is_empty() && !self.eni_inventory_time.is_empty() {
+            return Err(usage("--eni-inventory-time needs --eni-inventory"));
+        }
+        if !self.eni_inventory_time.is_empty()
+            && self.eni_inventory_time.len() != self.eni_inventory.len()
+        {
+            return Err(usage(format!(
+                "--eni-inventory-time is given {} times for {} --eni-inventory: give one per inventory, in the same order",
+                self.eni_inventory_time.len(),
+                self.eni_inventory.len()
+            )));
+        }
+        let mut files = Vec::new();
+        for (k, path) in self.eni_inventory.iter().enumerate() {
+            let time = self
+                .eni_inventory_time
+                .get(k)
+                .map(|t| {
+                    vpcflow::format::calendar::parse_time(t)
+                        .map_err(|e| usage(format!("--eni-inventory-time: {e}")))
+                })
+                .transpose()?;
+            if time.is_some() && path.is_dir() {
+                return Err(usage(format!(
+                    "--eni-inventory-time for the directory {}: its snapshots' times come from their names or modification times",
+                    path.display()
+                )));
+            }
+            for path in inventory::expand(path)? {
+                files.push(SnapshotFile { path, time });
+            }
+        }
+        let attribution = Attribution {
+            inventory: (!files.is_empty())
+                .then(|| inventory::Inventory::load(&files))
+                .transpose()?,
+            ranges: self
+                .aws_ip_ranges
+                .as_deref()
+                .map(AwsIpRanges::load)
+                .transpose()?,
+        };
+        Ok((!attribution.is_empty()).then(|| Arc::new(attribution)))
     }
 }

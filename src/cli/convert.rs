@@ -13,7 +13,7 @@ use vpcflow::sink::parquet::ParquetOptions;
 use vpcflow::sink::place::is_s3;
 
 use crate::app::messages::usage;
-use crate::cli::common::SelectArgs;
+use crate::cli::common::{AttributionArgs, SelectArgs};
 
 const EXAMPLES: &str = "Examples:
   vpcflow convert 'AWSLogs/**/*.log.gz' -o flows.parquet
@@ -49,6 +49,8 @@ pub struct ConvertArgs {
     pub inputs: Vec<String>,
     #[command(flatten)]
     pub select: SelectArgs,
+    #[command(flatten)]
+    pub attribution: AttributionArgs,
 
     /// Output file or `s3://bucket/key` (`-` for standard output), or a directory or
     /// `s3://bucket/prefix/` for a Parquet dataset (a name ending in `/`, an existing
@@ -275,6 +277,13 @@ impl ConvertArgs {
                     "--cluster writes a dataset: give -o a directory every node sees, or s3://bucket/prefix/",
                 ));
             }
+            if !self.attribution.eni_inventory.is_empty()
+                || self.attribution.aws_ip_ranges.is_some()
+            {
+                return Err(usage(
+                    "--eni-inventory and --aws-ip-ranges are not available with --cluster: the executors would need the files",
+                ));
+            }
             if self.rejects.is_some() {
                 return Err(usage(
                     "--rejects with --cluster: refused lines stay with the executors that read them (their counts are reported)",
@@ -293,6 +302,7 @@ impl ConvertArgs {
             sort_run_bytes: self.sort_run_bytes,
             ..ParquetOptions::default()
         };
+        let attribution = self.attribution.load()?;
         let dataset = if kind == OutputKind::Dataset {
             if format != OutputFormat::Parquet {
                 return Err(usage(format!(
@@ -305,7 +315,7 @@ impl ConvertArgs {
                     "--strict writes one file or nothing; it can't be combined with a dataset directory",
                 ));
             }
-            Some(self.dataset_options(&parquet)?)
+            Some(self.dataset_options(&parquet, attribution.as_deref())?)
         } else {
             None
         };
@@ -315,6 +325,7 @@ impl ConvertArgs {
             keep_original: format.is_ecs() && self.preserve_original,
             keep_provenance: format == OutputFormat::Bulk,
             max_rejects: self.max_rejects,
+            attribution,
             ..self.select.decode_options(self.threads)?
         };
         Ok(ConvertSettings {
@@ -329,14 +340,24 @@ impl ConvertArgs {
         })
     }
 
-    fn dataset_options(&self, parquet: &ParquetOptions) -> Result<DatasetOptions> {
+    fn dataset_options(
+        &self,
+        parquet: &ParquetOptions,
+        attribution: Option<&vpcflow::enrich::attribution::Attribution>,
+    ) -> Result<DatasetOptions> {
         let partition_by = dataset::parse_partition_by(&self.partition_by)?;
         let max_open_files = self.max_open_files.max(1);
+        let mut fingerprint = serde_json::json!({
+            "partition_by": partition_by.iter().map(|k| k.name().to_string()).collect::<Vec<_>>(),
+            "fields": self.select.fields,
+        });
+        if let Some(a) = attribution {
+            // Part files with and without attribution columns don't mix (the key is absent
+            // without them, so datasets written before it existed still resume).
+            fingerprint["attribution"] = serde_json::json!(a.column_names());
+        }
         Ok(DatasetOptions {
-            fingerprint: serde_json::json!({
-                "partition_by": partition_by.iter().map(|k| k.name().to_string()).collect::<Vec<_>>(),
-                "fields": self.select.fields,
-            }),
+            fingerprint,
             partition_by,
             target_file_bytes: self.target_file_mb.max(1) * 1_000_000,
             max_open_files,

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
 
-use crate::cli::common::{SelectArgs, ThreadsArgs, WindowArgs, parse_param};
+use crate::cli::common::{AttributionArgs, SelectArgs, ThreadsArgs, WindowArgs, parse_param};
 
 const AFTER: &str = "The table is `flows`: the stored columns (AWS's names and types) plus \
 `start_time`/`end_time` timestamps. `vpcflow query --list` shows the canned queries.
@@ -39,6 +39,8 @@ pub struct QueryArgs {
     pub inputs: Vec<String>,
     #[command(flatten)]
     pub select: SelectArgs,
+    #[command(flatten)]
+    pub attribution: AttributionArgs,
     #[command(flatten)]
     pub window: WindowArgs,
 

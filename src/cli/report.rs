@@ -2,7 +2,7 @@
 
 use clap::Parser;
 
-use crate::cli::common::{SelectArgs, ThreadsArgs, WindowArgs};
+use crate::cli::common::{AttributionArgs, SelectArgs, ThreadsArgs, WindowArgs};
 
 const EXAMPLES: &str = "Examples:
   vpcflow report logs/ -o traffic.html
@@ -18,6 +18,8 @@ pub struct ReportArgs {
     pub inputs: Vec<String>,
     #[command(flatten)]
     pub select: SelectArgs,
+    #[command(flatten)]
+    pub attribution: AttributionArgs,
     #[command(flatten)]
     pub window: WindowArgs,
 

@@ -1,6 +1,6 @@
 //! Dates of the proleptic Gregorian calendar, UTC: day numbers (days since 1970-01-01) to and
 //! from (year, month, day). The one copy the JSON timestamps, dataset partitions, GeoIP
-//! database dates and the report's time arguments share.
+//! database dates and the time arguments (`--since`, `--eni-inventory-time`) share.
 
 /// Days since 1970-01-01 → (year, month, day) in the proleptic Gregorian calendar.
 pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
@@ -27,6 +27,51 @@ pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
+}
+
+/// Unix seconds from `1700000000`, `2023-11-14`, `2023-11-14T22:13` or `2023-11-14T22:13:20Z`
+/// (UTC; a space may stand for the `T`).
+pub fn parse_time(s: &str) -> Result<i64, String> {
+    let bad = || format!("{s:?} is not a time: give Unix seconds or YYYY-MM-DD[THH:MM[:SS]] (UTC)");
+    let t = s.trim();
+    if let Ok(n) = t.parse::<i64>() {
+        return Ok(n);
+    }
+    let t = t.strip_suffix('Z').unwrap_or(t);
+    let (date, time) = match t.split_once(['T', ' ']) {
+        Some((d, tm)) => (d, Some(tm)),
+        None => (t, None),
+    };
+    let mut dp = date.split('-');
+    let (Some(y), Some(m), Some(d), None) = (dp.next(), dp.next(), dp.next(), dp.next()) else {
+        return Err(bad());
+    };
+    let y: i64 = y.parse().map_err(|_| bad())?;
+    let m: u32 = m.parse().map_err(|_| bad())?;
+    let d: u32 = d.parse().map_err(|_| bad())?;
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || y.to_string().len() != 4 {
+        return Err(bad());
+    }
+    let mut secs = 0i64;
+    if let Some(tm) = time {
+        let parts: Vec<&str> = tm.split(':').collect();
+        if !(2..=3).contains(&parts.len()) {
+            return Err(bad());
+        }
+        let limits = [24, 60, 60];
+        for (i, p) in parts.iter().enumerate() {
+            let v: i64 = p.parse().map_err(|_| bad())?;
+            if !(0..limits[i]).contains(&v) {
+                return Err(bad());
+            }
+            secs += v * [3600, 60, 1][i];
+        }
+    }
+    let days = days_from_civil(y, m, d);
+    if civil_from_days(days) != (y, m, d) {
+        return Err(bad());
+    }
+    Ok(days * 86_400 + secs)
 }
 
 #[cfg(test)]

@@ -101,7 +101,10 @@ impl ReadJob {
 pub struct Decoder {
     planned: Vec<Planned>,
     schema: DatasetSchema,
+    /// The batches the parser builds.
     arrow: SchemaRef,
+    /// The batches handed on: `arrow` with the attribution columns, if any.
+    out: SchemaRef,
     opts: Options,
     pool: rayon::ThreadPool,
     stats: Stats,
@@ -130,10 +133,15 @@ impl Decoder {
             early,
         } = plan(inputs, &opts);
         let arrow = schema.arrow();
+        let out = match &opts.attribution {
+            Some(a) => a.extend_schema(&arrow),
+            None => arrow.clone(),
+        };
         Ok(Decoder {
             planned,
             schema,
             arrow,
+            out,
             opts,
             pool,
             stats,
@@ -141,9 +149,15 @@ impl Decoder {
         })
     }
 
-    /// The dataset's Arrow schema.
+    /// The Arrow schema of the batches handed on (the dataset's columns, then the
+    /// attribution's).
     pub fn schema(&self) -> SchemaRef {
-        self.arrow.clone()
+        self.out.clone()
+    }
+
+    /// `b` with the attribution columns, if the options ask for them.
+    fn attributed(&self, b: RecordBatch) -> Result<RecordBatch, Error> {
+        attribute(self.opts.attribution.as_deref(), &self.out, b)
     }
 
     /// The dataset's columns.
@@ -354,6 +368,7 @@ impl Decoder {
                         let schema = self.arrow.clone();
                         let mut send = |b: RecordBatch| {
                             stats.records += b.num_rows() as u64;
+                            let b = self.attributed(b)?;
                             tx.send(Event::Batch(b)).map_err(|_| sent_failed())
                         };
                         match crate::batch::parquet_in::read(&name, path, &map, &schema, &mut send)
@@ -383,20 +398,27 @@ impl Decoder {
                     let ranges = crate::parse::chunk::split(data, self.opts.chunk_bytes);
                     let schema = &self.arrow;
                     let plan = &plan;
-                    let outputs: Vec<ChunkOutput> = self.pool.install(|| {
+                    let (attribution, schema_out) = (self.opts.attribution.as_deref(), &self.out);
+                    let outputs: Vec<Result<ChunkOutput, Error>> = self.pool.install(|| {
                         ranges
                             .par_iter()
                             .map(|r| {
-                                batch::parse_chunk(
+                                let mut out = batch::parse_chunk(
                                     &data[r.clone()],
                                     block.offset + r.start as u64,
                                     plan,
                                     schema,
-                                )
+                                );
+                                out.batch = out
+                                    .batch
+                                    .map(|b| attribute(attribution, schema_out, b))
+                                    .transpose()?;
+                                Ok(out)
                             })
                             .collect()
                     });
                     for out in outputs {
+                        let out = out?;
                         stats.count_chunk(&out);
                         for r in &out.rejects {
                             observer.reject(&RejectReport {
@@ -550,6 +572,7 @@ impl Decoder {
                     }
                     if let Some(b) = out.batch {
                         let b = with_envelope_columns(b, g, group_idx, stream_idx, offset_idx)?;
+                        let b = self.attributed(b)?;
                         tx.send(Event::Batch(b))
                             .map_err(|_| Error::Internal("output closed early".to_string()))?;
                     }
@@ -641,6 +664,19 @@ fn next_block(
             }));
             None
         }
+    }
+}
+
+/// `b` with the attribution columns in `schema` (the decoder's output schema), if there is an
+/// attribution.
+fn attribute(
+    attribution: Option<&crate::enrich::attribution::Attribution>,
+    schema: &SchemaRef,
+    b: RecordBatch,
+) -> Result<RecordBatch, Error> {
+    match attribution {
+        Some(a) => a.apply(&b, schema),
+        None => Ok(b),
     }
 }
 

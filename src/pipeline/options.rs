@@ -1,5 +1,5 @@
 //! How a run decodes: threads, chunk and window sizes, the `--fields` layout, the line length
-//! limit, extra columns, and when to give up on input that is not flow logs.
+//! limit, extra columns (provenance, attribution), and when to give up on input that is not flow logs.
 
 use crate::batch;
 use crate::format::envelope;
@@ -28,6 +28,9 @@ pub struct Options {
     /// Lines longer than this are refused as too long without being held in memory; a JSON
     /// object of a CloudWatch Logs or Firehose input may hold 64 times as much.
     pub max_line_bytes: usize,
+    /// Columns naming who is behind each address (ENI inventory, AWS ip-ranges), appended to
+    /// every batch.
+    pub attribution: Option<std::sync::Arc<crate::enrich::attribution::Attribution>>,
 }
 
 impl Options {
@@ -60,6 +63,7 @@ impl Default for Options {
             keep_provenance: false,
             max_rejects: None,
             max_line_bytes: batch::DEFAULT_MAX_LINE_BYTES,
+            attribution: None,
         }
     }
 }

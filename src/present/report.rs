@@ -151,50 +151,7 @@ fn utc_minute(t: i64) -> String {
     format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", s / 3600, s / 60 % 60)
 }
 
-/// Unix seconds from `1700000000`, `2023-11-14`, `2023-11-14T22:13` or `2023-11-14T22:13:20Z`
-/// (UTC; a space may stand for the `T`).
-pub fn parse_time(s: &str) -> Result<i64, String> {
-    let bad = || format!("{s:?} is not a time: give Unix seconds or YYYY-MM-DD[THH:MM[:SS]] (UTC)");
-    let t = s.trim();
-    if let Ok(n) = t.parse::<i64>() {
-        return Ok(n);
-    }
-    let t = t.strip_suffix('Z').unwrap_or(t);
-    let (date, time) = match t.split_once(['T', ' ']) {
-        Some((d, tm)) => (d, Some(tm)),
-        None => (t, None),
-    };
-    let mut dp = date.split('-');
-    let (Some(y), Some(m), Some(d), None) = (dp.next(), dp.next(), dp.next(), dp.next()) else {
-        return Err(bad());
-    };
-    let y: i64 = y.parse().map_err(|_| bad())?;
-    let m: u32 = m.parse().map_err(|_| bad())?;
-    let d: u32 = d.parse().map_err(|_| bad())?;
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || y.to_string().len() != 4 {
-        return Err(bad());
-    }
-    let mut secs = 0i64;
-    if let Some(tm) = time {
-        let parts: Vec<&str> = tm.split(':').collect();
-        if !(2..=3).contains(&parts.len()) {
-            return Err(bad());
-        }
-        let limits = [24, 60, 60];
-        for (i, p) in parts.iter().enumerate() {
-            let v: i64 = p.parse().map_err(|_| bad())?;
-            if !(0..limits[i]).contains(&v) {
-                return Err(bad());
-            }
-            secs += v * [3600, 60, 1][i];
-        }
-    }
-    let days = crate::format::calendar::days_from_civil(y, m, d);
-    if crate::format::calendar::civil_from_days(days) != (y, m, d) {
-        return Err(bad());
-    }
-    Ok(days * 86_400 + secs)
-}
+pub use crate::format::calendar::parse_time;
 
 /// The smallest of the usual bucket widths that gives at most [`MAX_BUCKETS`] buckets.
 pub(crate) fn bucket_seconds(span: i64) -> i64 {

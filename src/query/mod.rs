@@ -25,6 +25,7 @@ pub mod canned;
 pub mod cluster;
 pub mod codec;
 pub mod distributed;
+pub mod functions;
 pub mod raw;
 pub mod scratch;
 
@@ -67,6 +68,9 @@ pub struct QueryOptions {
     /// the `cluster` feature). Inputs must be where every node can read them (paths all nodes
     /// see, or `s3://`); refused lines and counts are the executors' and not reported here.
     pub cluster: Option<String>,
+    /// Who is behind each address (ENI inventory, AWS ip-ranges): the view `flows` gains the
+    /// attribution columns (`crate::enrich::attribution`). Not with `cluster`.
+    pub attribution: Option<Arc<crate::enrich::attribution::Attribution>>,
 }
 
 /// Why a query could not run.
@@ -345,6 +349,14 @@ impl Engine {
                 )));
             }
         };
+        if opts.cluster.is_some() && opts.attribution.is_some() {
+            return Err(QueryError::Usage(
+                "--eni-inventory and --aws-ip-ranges are not available with --cluster: the \
+                 executors would need the files (convert with them first, then query the dataset)"
+                    .into(),
+            ));
+        }
+        functions::register(&ctx, opts.attribution.as_ref());
         let mut walk_warnings = Vec::new();
         let inputs = classify(args, &opts.select, &mut walk_warnings)?;
         let log = Arc::new(Mutex::new(ScanLog {
@@ -389,6 +401,22 @@ impl Engine {
         };
         let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
         let mut view = String::from("CREATE VIEW flows AS SELECT *");
+        if let Some(a) = &opts.attribution {
+            // Stored attribution columns (a dataset converted with them) are computed anew.
+            let stored: Vec<String> = a
+                .column_names()
+                .into_iter()
+                .filter(|n| columns.iter().any(|c| c == n))
+                .map(|n| format!("\"{n}\""))
+                .collect();
+            if !stored.is_empty() {
+                view += &format!(" EXCLUDE ({})", stored.join(", "));
+            }
+            for item in functions::attribution_view_columns(a, &columns) {
+                view += ", ";
+                view += &item;
+            }
+        }
         for (col, name) in [("start", "start_time"), ("end", "end_time")] {
             if columns.iter().any(|c| c == col) && !columns.iter().any(|c| c == name) {
                 view += &format!(", to_timestamp_seconds(\"{col}\") AS {name}");
@@ -409,7 +437,8 @@ impl Engine {
         })
     }
 
-    /// The stored columns of the data (the view adds `start_time`/`end_time`).
+    /// The stored columns of the data (the view adds `start_time`/`end_time` and the
+    /// attribution columns).
     pub fn columns(&self) -> &[String] {
         &self.columns
     }

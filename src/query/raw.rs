@@ -1192,6 +1192,8 @@ impl DecodeSpec {
                 MaxRejectsSpec::Ratio(r) => MaxRejects::Ratio(r),
             }),
             max_line_bytes: self.max_line_bytes,
+            // Remote decoders add no attribution (refused with a cluster).
+            attribution: None,
         })
     }
 }

@@ -1,0 +1,692 @@
+//! The ENI inventory: snapshots of `aws ec2 describe-network-interfaces` output, each taken at a
+//! capture time, answering "what was interface `eni-…` when this flow started" and "which
+//! interface held this address then".
+//!
+//! - A snapshot is the JSON the AWS CLI prints, `{"NetworkInterfaces": [...]}` (several such
+//!   documents one after another are one snapshot, as pages appended), plain or gzip.
+//! - Its capture time is given (`--eni-inventory-time`), else read from the file name
+//!   (`2026-11-30T12:00:00Z`, `2026-11-30T12-00-00Z`, `20261130T1200Z`, `2026-11-30`, …, UTC),
+//!   else the file's modification time.
+//! - An interface id names one interface forever: it resolves to its entry in the latest
+//!   snapshot taken at or before the flow's start that lists it, else in the earliest later one.
+//! - An address may pass from one interface to another, so it resolves in the snapshot in
+//!   effect when the flow started (the latest at or before its start); an address that snapshot
+//!   doesn't list resolves in the next snapshot (it was assigned in between). A flow without a
+//!   start uses the latest snapshot.
+//! - The addresses of an interface are its private IPv4 addresses, its IPv6 addresses, the
+//!   public IPv4 addresses associated with it, and the addresses in prefixes delegated to it
+//!   (`Ipv4Prefixes`, `Ipv6Prefixes`; an exact address wins over a delegated prefix).
+//! - Private addresses repeat across VPCs. When one snapshot has an address on interfaces in
+//!   several VPCs, the interface in the flow's own VPC is taken; if that doesn't single one out
+//!   the address stays unresolved rather than guessed.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use crate::enrich::ip::{Prefix, PrefixTable, parse_addr};
+use crate::error::Error;
+use crate::format::calendar::days_from_civil;
+
+/// One interface as a snapshot describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Eni {
+    /// `NetworkInterfaceId`.
+    pub id: Arc<str>,
+    /// `InterfaceType` (`interface`, `nat_gateway`, `lambda`, `vpc_endpoint`, …).
+    pub interface_type: Option<Arc<str>>,
+    /// `Description`.
+    pub description: Option<Arc<str>>,
+    /// The value of the `Name` tag.
+    pub name: Option<Arc<str>>,
+    /// `Attachment.InstanceId`.
+    pub instance_id: Option<Arc<str>>,
+    /// `Groups[].GroupId`, in the listed order.
+    pub security_groups: Vec<Arc<str>>,
+    /// `SubnetId`.
+    pub subnet_id: Option<Arc<str>>,
+    /// `VpcId`.
+    pub vpc_id: Option<Arc<str>>,
+}
+
+/// Where a snapshot comes from and when it was captured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The file.
+    pub path: PathBuf,
+    /// Capture time, Unix seconds.
+    pub time: i64,
+    /// Interfaces it lists.
+    pub interfaces: usize,
+}
+
+/// A snapshot file to load, with its capture time if one was given.
+#[derive(Debug, Clone)]
+pub struct SnapshotFile {
+    /// The file (JSON or gzip JSON).
+    pub path: PathBuf,
+    /// The capture time (Unix seconds), or none to take it from the name or modification time.
+    pub time: Option<i64>,
+}
+
+/// `(snapshot, interface)` indexes.
+type Holding = (u32, u32);
+
+/// Loaded snapshots, indexed by interface id and by address.
+#[derive(Debug, Default)]
+pub struct Inventory {
+    snapshots: Vec<Snapshot>,
+    enis: Vec<Eni>,
+    /// Each interface id's entries, in snapshot order.
+    by_id: HashMap<Arc<str>, Vec<Holding>>,
+    /// Each exact address's holders, in snapshot order.
+    by_addr: HashMap<IpAddr, Vec<Holding>>,
+    /// Per snapshot, the delegated prefixes (values index `delegations`).
+    prefixes: Vec<PrefixTable>,
+    /// Holders of delegated prefixes (several when private prefixes repeat across VPCs).
+    delegations: Vec<Vec<u32>>,
+}
+
+impl Inventory {
+    /// Loads snapshot files: `paths` may name files or directories (their `*.json` and
+    /// `*.json.gz` files, not recursing). Nothing is kept if any file is bad.
+    pub fn load(files: &[SnapshotFile]) -> Result<Inventory, Error> {
+        let mut parsed = Vec::new();
+        for f in files {
+            let time = match f.time {
+                Some(t) => t,
+                None => capture_time(&f.path)?,
+            };
+            let bytes = super::read_document(&f.path)?;
+            let nics = parse_snapshot(&f.path.display().to_string(), &bytes)?;
+            parsed.push((f.path.clone(), time, nics));
+        }
+        // Stable: snapshots of the same time keep the order they were given in.
+        parsed.sort_by_key(|(_, t, _)| *t);
+        let mut inv = Inventory::default();
+        for (s, (path, time, nics)) in parsed.into_iter().enumerate() {
+            inv.add(s as u32, path, time, nics);
+        }
+        Ok(inv)
+    }
+
+    fn add(&mut self, s: u32, path: PathBuf, time: i64, nics: Vec<Parsed>) {
+        let mut delegated = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut interfaces = 0;
+        for nic in nics {
+            if !seen.insert(nic.eni.id.clone()) {
+                continue; // a page appended twice
+            }
+            interfaces += 1;
+            let e = self.enis.len() as u32;
+            self.by_id
+                .entry(nic.eni.id.clone())
+                .or_default()
+                .push((s, e));
+            for a in nic.addresses {
+                let holders = self.by_addr.entry(a).or_default();
+                if !holders.contains(&(s, e)) {
+                    holders.push((s, e));
+                }
+            }
+            for p in nic.prefixes {
+                delegated.push((p, e));
+            }
+            self.enis.push(nic.eni);
+        }
+        // One table value per distinct prefix, listing every interface it is delegated to.
+        delegated.sort_by_key(|&(p, _)| (p.addr, p.len));
+        let mut pairs: Vec<(Prefix, u32)> = Vec::new();
+        for (p, e) in delegated {
+            match pairs.last() {
+                Some(&(last, d)) if last == p => self.delegations[d as usize].push(e),
+                _ => {
+                    self.delegations.push(vec![e]);
+                    pairs.push((p, (self.delegations.len() - 1) as u32));
+                }
+            }
+        }
+        self.prefixes.push(PrefixTable::new(&pairs));
+        self.snapshots.push(Snapshot {
+            path,
+            time,
+            interfaces,
+        });
+    }
+
+    /// The snapshots, in capture order.
+    pub fn snapshots(&self) -> &[Snapshot] {
+        &self.snapshots
+    }
+
+    /// The snapshot in effect at `at`: the latest captured at or before it (none if `at`
+    /// precedes them all); the latest of all when `at` is unknown.
+    fn in_effect(&self, at: Option<i64>) -> Option<u32> {
+        match at {
+            None => self.snapshots.len().checked_sub(1).map(|s| s as u32),
+            Some(t) => self
+                .snapshots
+                .partition_point(|s| s.time <= t)
+                .checked_sub(1)
+                .map(|s| s as u32),
+        }
+    }
+
+    /// Interface `id` as described when a flow starting at `at` began.
+    pub fn interface(&self, id: &str, at: Option<i64>) -> Option<&Eni> {
+        let list = self.by_id.get(id)?;
+        let current = self.in_effect(at);
+        let pick = match current {
+            Some(c) => list
+                .iter()
+                .rev()
+                .find(|&&(s, _)| s <= c)
+                .or_else(|| list.iter().find(|&&(s, _)| s > c)),
+            None => list.first(),
+        }?;
+        Some(&self.enis[pick.1 as usize])
+    }
+
+    /// The interface holding `ip` when a flow starting at `at` began; `vpc` (the flow's VPC, if
+    /// known) decides between interfaces of different VPCs holding the same private address.
+    pub fn holder(&self, ip: IpAddr, at: Option<i64>, vpc: Option<&str>) -> Option<&Eni> {
+        let current = self.in_effect(at);
+        let next = match (current, at) {
+            (_, None) => None,
+            (Some(c), _) => Some(c + 1),
+            (None, _) => Some(0),
+        }
+        .filter(|&n| (n as usize) < self.snapshots.len());
+        for s in current.into_iter().chain(next) {
+            if let Some(found) = self.holder_in(s, ip) {
+                return self.single(found, vpc);
+            }
+        }
+        None
+    }
+
+    /// The interfaces holding `ip` in snapshot `s`, if any.
+    fn holder_in(&self, s: u32, ip: IpAddr) -> Option<Vec<u32>> {
+        if let Some(list) = self.by_addr.get(&ip) {
+            let found: Vec<u32> = list
+                .iter()
+                .filter(|&&(h, _)| h == s)
+                .map(|&(_, e)| e)
+                .collect();
+            if !found.is_empty() {
+                return Some(found);
+            }
+        }
+        let d = self.prefixes[s as usize].lookup(ip)?;
+        Some(self.delegations[d as usize].clone())
+    }
+
+    /// One interface among `found`: the only one, or the only one in `vpc`.
+    fn single(&self, found: Vec<u32>, vpc: Option<&str>) -> Option<&Eni> {
+        if let [e] = found[..] {
+            return Some(&self.enis[e as usize]);
+        }
+        let vpc = vpc?;
+        let mut same = found
+            .iter()
+            .map(|&e| &self.enis[e as usize])
+            .filter(|e| e.vpc_id.as_deref() == Some(vpc));
+        match (same.next(), same.next()) {
+            (Some(e), None) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Expands directories into their snapshot files (`*.json`, `*.json.gz`, by name); a file
+/// passes as it is.
+pub fn expand(path: &Path) -> Result<Vec<PathBuf>, Error> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(path).map_err(|e| Error::io(path, e))? {
+        let entry = entry.map_err(|e| Error::io(path, e))?;
+        let name = entry.file_name().to_string_lossy().to_lowercase();
+        let p = entry.path();
+        if !name.starts_with('.')
+            && (name.ends_with(".json") || name.ends_with(".json.gz"))
+            && p.is_file()
+        {
+            files.push(p);
+        }
+    }
+    if files.is_empty() {
+        return Err(Error::Input {
+            input: path.display().to_string(),
+            reason: "the directory holds no *.json or *.json.gz inventory snapshots".into(),
+        });
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// A snapshot file's capture time: from its name, else its modification time.
+fn capture_time(path: &Path) -> Result<i64, Error> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    if let Some(t) = time_in_name(&name) {
+        return Ok(t);
+    }
+    let modified = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .map_err(|e| Error::io(path, e))?;
+    Ok(match modified.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => d.as_secs() as i64,
+        Err(e) => -(e.duration().as_secs() as i64),
+    })
+}
+
+/// The first UTC date or date-time in a file name: `YYYY-MM-DD` or `YYYYMMDD`, optionally
+/// followed by `T` and `HH:MM[:SS]`, `HH-MM[-SS]` or `HHMM[SS]`.
+pub fn time_in_name(name: &str) -> Option<i64> {
+    let b = name.as_bytes();
+    (0..b.len()).find_map(|i| {
+        // A date starts a run of digits.
+        if i > 0 && b[i - 1].is_ascii_digit() {
+            return None;
+        }
+        date_time_at(&b[i..])
+    })
+}
+
+fn date_time_at(b: &[u8]) -> Option<i64> {
+    let num = |s: &[u8]| -> Option<i64> {
+        s.iter()
+            .all(u8::is_ascii_digit)
+            .then(|| s.iter().fold(0i64, |n, &d| n * 10 + i64::from(d - b'0')))
+    };
+    let (y, m, d, rest) = if b.len() >= 10 && b[4] == b'-' && b[7] == b'-' {
+        (num(&b[..4])?, num(&b[5..7])?, num(&b[8..10])?, &b[10..])
+    } else if b.len() >= 8 {
+        (num(&b[..4])?, num(&b[4..6])?, num(&b[6..8])?, &b[8..])
+    } else {
+        return None;
+    };
+    if rest.first().is_some_and(u8::is_ascii_digit) || !(1..=12).contains(&m) || d < 1 {
+        return None;
+    }
+    let days = days_from_civil(y, m as u32, d as u32);
+    if crate::format::calendar::civil_from_days(days) != (y, m as u32, d as u32) {
+        return None;
+    }
+    let mut secs = 0;
+    if let Some(t) = rest.strip_prefix(b"T").or_else(|| rest.strip_prefix(b"t")) {
+        // HH:MM[:SS], HH-MM[-SS] or HHMM[SS]
+        let digits: Vec<u8> = t
+            .iter()
+            .take_while(|c| c.is_ascii_digit() || **c == b':' || **c == b'-')
+            .copied()
+            .collect();
+        let parts: Vec<i64> = if digits.contains(&b':') || digits.contains(&b'-') {
+            digits
+                .split(|c| *c == b':' || *c == b'-')
+                .take(3)
+                .map(num)
+                .collect::<Option<_>>()?
+        } else if digits.len() == 4 || digits.len() == 6 {
+            digits.chunks(2).map(num).collect::<Option<_>>()?
+        } else {
+            return Some(days * 86_400);
+        };
+        let limits = [24, 60, 60];
+        for (k, v) in parts.iter().enumerate() {
+            if !(0..limits[k]).contains(v) {
+                return None;
+            }
+            secs += v * [3600, 60, 1][k];
+        }
+    }
+    Some(days * 86_400 + secs)
+}
+
+/// An interface parsed from a snapshot, with its addresses and delegated prefixes.
+struct Parsed {
+    eni: Eni,
+    addresses: Vec<IpAddr>,
+    prefixes: Vec<Prefix>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Doc {
+    network_interfaces: Vec<Nic>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Nic {
+    network_interface_id: String,
+    interface_type: Option<String>,
+    description: Option<String>,
+    #[serde(default, alias = "Tags")]
+    tag_set: Option<Vec<Tag>>,
+    attachment: Option<Attachment>,
+    #[serde(default)]
+    groups: Option<Vec<Group>>,
+    subnet_id: Option<String>,
+    vpc_id: Option<String>,
+    private_ip_address: Option<String>,
+    #[serde(default)]
+    private_ip_addresses: Option<Vec<PrivateIp>>,
+    association: Option<Association>,
+    #[serde(default)]
+    ipv6_addresses: Option<Vec<Ipv6>>,
+    #[serde(default)]
+    ipv4_prefixes: Option<Vec<Ipv4Delegated>>,
+    #[serde(default)]
+    ipv6_prefixes: Option<Vec<Ipv6Delegated>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Tag {
+    key: String,
+    value: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Attachment {
+    instance_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Group {
+    group_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PrivateIp {
+    private_ip_address: Option<String>,
+    association: Option<Association>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Association {
+    public_ip: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Ipv6 {
+    ipv6_address: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Ipv4Delegated {
+    ipv4_prefix: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Ipv6Delegated {
+    ipv6_prefix: String,
+}
+
+/// Parses one snapshot file's text (one or more `{"NetworkInterfaces": [...]}` documents).
+fn parse_snapshot(name: &str, bytes: &[u8]) -> Result<Vec<Parsed>, Error> {
+    let bad = |reason: String| Error::Input {
+        input: name.to_string(),
+        reason,
+    };
+    let mut out = Vec::new();
+    let mut docs = 0;
+    for doc in serde_json::Deserializer::from_slice(bytes).into_iter::<Doc>() {
+        let doc = doc.map_err(|e| {
+            bad(format!(
+                "not the output of `aws ec2 describe-network-interfaces` ({{\"NetworkInterfaces\": [...]}}): {e}"
+            ))
+        })?;
+        docs += 1;
+        for (i, nic) in doc.network_interfaces.into_iter().enumerate() {
+            let at = format!("NetworkInterfaces[{i}] ({})", nic.network_interface_id);
+            out.push(parsed(nic).map_err(|r| bad(format!("{at}.{r}")))?);
+        }
+    }
+    if docs == 0 {
+        return Err(bad(
+            "empty: expected the output of `aws ec2 describe-network-interfaces`".into(),
+        ));
+    }
+    Ok(out)
+}
+
+fn parsed(nic: Nic) -> Result<Parsed, String> {
+    let text = |s: Option<String>| s.filter(|s| !s.is_empty()).map(Arc::from);
+    let addr = |field: &str, s: &str| {
+        parse_addr(s).ok_or_else(|| format!("{field}: {s:?} is not an IP address"))
+    };
+    let mut addresses = Vec::new();
+    if let Some(a) = &nic.private_ip_address {
+        addresses.push(addr("PrivateIpAddress", a)?);
+    }
+    for (k, p) in nic.private_ip_addresses.iter().flatten().enumerate() {
+        if let Some(a) = &p.private_ip_address {
+            addresses.push(addr(
+                &format!("PrivateIpAddresses[{k}].PrivateIpAddress"),
+                a,
+            )?);
+        }
+        if let Some(a) = p.association.as_ref().and_then(|a| a.public_ip.as_ref()) {
+            addresses.push(addr(
+                &format!("PrivateIpAddresses[{k}].Association.PublicIp"),
+                a,
+            )?);
+        }
+    }
+    if let Some(a) = nic.association.as_ref().and_then(|a| a.public_ip.as_ref()) {
+        addresses.push(addr("Association.PublicIp", a)?);
+    }
+    for (k, a) in nic.ipv6_addresses.iter().flatten().enumerate() {
+        addresses.push(addr(
+            &format!("Ipv6Addresses[{k}].Ipv6Address"),
+            &a.ipv6_address,
+        )?);
+    }
+    addresses.sort_unstable();
+    addresses.dedup();
+    let mut prefixes = Vec::new();
+    for (k, p) in nic.ipv4_prefixes.iter().flatten().enumerate() {
+        prefixes.push(
+            Prefix::parse(&p.ipv4_prefix)
+                .map_err(|r| format!("Ipv4Prefixes[{k}].Ipv4Prefix: {r}"))?,
+        );
+    }
+    for (k, p) in nic.ipv6_prefixes.iter().flatten().enumerate() {
+        prefixes.push(
+            Prefix::parse(&p.ipv6_prefix)
+                .map_err(|r| format!("Ipv6Prefixes[{k}].Ipv6Prefix: {r}"))?,
+        );
+    }
+    let name = nic
+        .tag_set
+        .iter()
+        .flatten()
+        .find(|t| t.key == "Name")
+        .and_then(|t| t.value.clone());
+    Ok(Parsed {
+        eni: Eni {
+            id: Arc::from(nic.network_interface_id),
+            interface_type: text(nic.interface_type),
+            description: text(nic.description),
+            name: text(name),
+            instance_id: text(nic.attachment.and_then(|a| a.instance_id)),
+            security_groups: nic
+                .groups
+                .into_iter()
+                .flatten()
+                .map(|g| Arc::from(g.group_id))
+                .collect(),
+            subnet_id: text(nic.subnet_id),
+            vpc_id: text(nic.vpc_id),
+        },
+        addresses,
+        prefixes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nic(id: &str, vpc: &str, addrs: &[&str], extra: &str) -> String {
+        let ips: Vec<String> = addrs
+            .iter()
+            .map(|a| format!(r#"{{"PrivateIpAddress": "{a}", "Primary": false}}"#))
+            .collect();
+        format!(
+            r#"{{"NetworkInterfaceId": "{id}", "VpcId": "{vpc}", "SubnetId": "subnet-1",
+                "InterfaceType": "interface", "Groups": [{{"GroupId": "sg-1", "GroupName": "a"}}],
+                "PrivateIpAddresses": [{}] {extra}}}"#,
+            ips.join(",")
+        )
+    }
+
+    fn snapshot(dir: &Path, name: &str, nics: &[String]) -> SnapshotFile {
+        let path = dir.join(name);
+        std::fs::write(
+            &path,
+            format!(r#"{{"NetworkInterfaces": [{}]}}"#, nics.join(",")),
+        )
+        .unwrap();
+        SnapshotFile { path, time: None }
+    }
+
+    #[test]
+    fn capture_times_come_from_names() {
+        let day = days_from_civil(2026, 11, 30) * 86_400;
+        for (name, want) in [
+            ("enis-2026-11-30.json", Some(day)),
+            ("enis-2026-11-30T12:34:56Z.json", Some(day + 45_296)),
+            ("enis-2026-11-30T12-34-56Z.json.gz", Some(day + 45_296)),
+            ("enis_20261130T1234Z.json", Some(day + 45_240)),
+            ("enis_20261130T123456.json", Some(day + 45_296)),
+            ("20261130.json", Some(day)),
+            ("enis-2026-11-31.json", None),
+            ("enis-2026-13-01.json", None),
+            ("enis-1202611301.json", None),
+            ("enis.json", None),
+            ("v2-2026-11-30T25:00.json", None),
+        ] {
+            assert_eq!(time_in_name(name), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn addresses_resolve_in_the_snapshot_in_effect() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = snapshot(
+            dir.path(),
+            "enis-2026-11-01.json",
+            &[nic("eni-a", "vpc-1", &["10.0.1.5"], "")],
+        );
+        let b = snapshot(
+            dir.path(),
+            "enis-2026-11-02.json",
+            &[
+                nic("eni-b", "vpc-1", &["10.0.1.5"], ""),
+                nic("eni-c", "vpc-1", &["10.0.1.6"], ""),
+            ],
+        );
+        let inv = Inventory::load(&[b, a]).unwrap();
+        let t1 = days_from_civil(2026, 11, 1) * 86_400;
+        let t2 = t1 + 86_400;
+        let ip: IpAddr = "10.0.1.5".parse().unwrap();
+        let at = |t: Option<i64>| inv.holder(ip, t, None).map(|e| &*e.id);
+        assert_eq!(at(Some(t1 - 100)), Some("eni-a"));
+        assert_eq!(at(Some(t1)), Some("eni-a"));
+        assert_eq!(at(Some(t2 - 1)), Some("eni-a"));
+        assert_eq!(at(Some(t2)), Some("eni-b"));
+        assert_eq!(at(None), Some("eni-b"));
+        // Not in the first snapshot: assigned between the two.
+        let six: IpAddr = "10.0.1.6".parse().unwrap();
+        assert_eq!(
+            inv.holder(six, Some(t1 + 5), None).map(|e| &*e.id),
+            Some("eni-c")
+        );
+        // Interfaces: eni-a is only in the first snapshot.
+        assert_eq!(
+            inv.interface("eni-a", Some(t2 + 9)).map(|e| &*e.id),
+            Some("eni-a")
+        );
+        assert_eq!(
+            inv.interface("eni-c", Some(t1 - 9)).map(|e| &*e.id),
+            Some("eni-c")
+        );
+        assert!(inv.interface("eni-zzz", None).is_none());
+    }
+
+    #[test]
+    fn repeated_private_addresses_resolve_by_vpc_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = snapshot(
+            dir.path(),
+            "x.json",
+            &[
+                nic("eni-1", "vpc-1", &["10.0.0.9"], ""),
+                nic(
+                    "eni-2",
+                    "vpc-2",
+                    &["10.0.0.9"],
+                    r#","Ipv4Prefixes": [{"Ipv4Prefix": "10.9.0.0/28"}]"#,
+                ),
+            ],
+        );
+        let inv = Inventory::load(&[SnapshotFile { time: Some(0), ..s }]).unwrap();
+        let ip: IpAddr = "10.0.0.9".parse().unwrap();
+        assert_eq!(
+            inv.holder(ip, Some(5), Some("vpc-2")).map(|e| &*e.id),
+            Some("eni-2")
+        );
+        assert!(inv.holder(ip, Some(5), None).is_none());
+        assert!(inv.holder(ip, Some(5), Some("vpc-3")).is_none());
+        let delegated: IpAddr = "10.9.0.15".parse().unwrap();
+        assert_eq!(
+            inv.holder(delegated, None, None).map(|e| &*e.id),
+            Some("eni-2")
+        );
+        assert!(
+            inv.holder("10.9.0.16".parse().unwrap(), None, None)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn bad_snapshots_name_the_file_and_the_place() {
+        let err = |text: &str| {
+            parse_snapshot("inv.json", text.as_bytes())
+                .err()
+                .unwrap()
+                .to_string()
+        };
+        let e = err("{\"NetworkInterfaces\": [\n  {\"NetworkInterfaceId\": 7}]}");
+        assert!(e.starts_with("inv.json: ") && e.contains("line 2"), "{e}");
+        let e = err(r#"{"Reservations": []}"#);
+        assert!(e.contains("NetworkInterfaces"), "{e}");
+        let e = err("");
+        assert!(e.contains("empty"), "{e}");
+        let e = err(
+            r#"{"NetworkInterfaces": [{"NetworkInterfaceId": "eni-1"}, {"NetworkInterfaceId": "eni-2", "PrivateIpAddress": "10.0.0"}]}"#,
+        );
+        assert!(
+            e.contains("NetworkInterfaces[1] (eni-2).PrivateIpAddress") && e.contains("10.0.0"),
+            "{e}"
+        );
+    }
+}
