@@ -291,8 +291,13 @@ fn summarize(report: &Report) {
             dir.trim_end_matches('/')
         ),
     };
+    let duplicates = if s.duplicates > 0 {
+        format!(", {} duplicates", s.duplicates)
+    } else {
+        String::new()
+    };
     info(format_args!(
-        "{} records: {} rows written, {} rejected; {mb:.1} MB in {:.2} s ({:.0} MB/s){dest}",
+        "{} records: {} rows written, {} rejected{duplicates}; {mb:.1} MB in {:.2} s ({:.0} MB/s){dest}",
         s.records,
         s.rows_written,
         s.rejected,

@@ -48,10 +48,24 @@ pub fn exit_code(result: Result<ExitCode>) -> ExitCode {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            error(format_args!("{e:#}"));
+            error(describe(&e));
             ExitCode::from(exit_status(&e))
         }
     }
+}
+
+/// The error and its causes, `: `-separated, leaving out a cause its effect already quotes (the
+/// library's errors carry their source's text in their own message).
+fn describe(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !text.contains(&c) {
+            text += ": ";
+            text += &c;
+        }
+    }
+    text
 }
 
 /// The exit status for an error: 2 for usage errors (the library's typed errors say which they
@@ -208,6 +222,7 @@ pub fn write_stats_with(
         "records": stats.records,
         "rows_written": stats.rows_written,
         "rejected": stats.rejected,
+        "duplicates": stats.duplicates,
         "bytes_read": stats.bytes_read,
         "header_lines": stats.header_lines,
         "blank_lines": stats.blank_lines,

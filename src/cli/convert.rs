@@ -67,6 +67,17 @@ pub struct ConvertArgs {
     #[arg(short, long, help_heading = "Output")]
     pub quiet: bool,
 
+    /// Write records repeated by overlapping flow logs (a VPC-level and a subnet-level flow log
+    /// over the same interface) once: the same interface (or Transit Gateway attachment),
+    /// addresses, ports, protocol, counts, capture window, action and status. The first one read
+    /// is kept; --stats counts the others as `duplicates`. Memory stays bounded (windows of
+    /// `start` are set aside in TMPDIR).
+    #[arg(long, help_heading = "Output")]
+    pub dedup: bool,
+    /// Identities --dedup holds in memory before setting windows aside (tuning and tests).
+    #[arg(long, default_value_t = vpcflow::pipeline::dedup::DEFAULT_MAX_KEYS, hide = true)]
+    pub dedup_keys: usize,
+
     /// Write every refused line, verbatim, to this file (`-`: standard output).
     #[arg(long, value_name = "FILE", help_heading = "Refused lines")]
     pub rejects: Option<PathBuf>,
@@ -284,6 +295,11 @@ impl ConvertArgs {
                     "--eni-inventory and --aws-ip-ranges are not available with --cluster: the executors would need the files",
                 ));
             }
+            if self.dedup {
+                return Err(usage(
+                    "--dedup is not available with --cluster: each executor would see only its own inputs",
+                ));
+            }
             if self.rejects.is_some() {
                 return Err(usage(
                     "--rejects with --cluster: refused lines stay with the executors that read them (their counts are reported)",
@@ -326,6 +342,7 @@ impl ConvertArgs {
             keep_provenance: format == OutputFormat::Bulk,
             max_rejects: self.max_rejects,
             attribution,
+            dedup: self.dedup.then_some(self.dedup_keys),
             ..self.select.decode_options(self.threads)?
         };
         Ok(ConvertSettings {

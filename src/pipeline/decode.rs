@@ -226,16 +226,26 @@ impl Decoder {
         let mut stats = self.stats.clone();
         let (tx, rx) = mpsc::sync_channel::<Event>(64);
         std::thread::scope(|scope| {
+            let mut dedup = self
+                .opts
+                .dedup
+                .map(|keys| crate::pipeline::dedup::Dedup::new(&self.out, keys));
             let writer = scope.spawn(move || {
                 let mut on_event = on_event;
                 let mut rows = 0u64;
-                for e in rx {
+                for mut e in rx {
+                    if let (Event::Batch(b), Some(d)) = (&mut e, &mut dedup) {
+                        *b = d.filter(std::mem::replace(b, RecordBatch::new_empty(b.schema())))?;
+                        if b.num_rows() == 0 {
+                            continue;
+                        }
+                    }
                     if let Event::Batch(b) = &e {
                         rows += b.num_rows() as u64;
                     }
                     on_event(e)?;
                 }
-                Ok::<u64, Error>(rows)
+                Ok::<(u64, u64), Error>((rows, dedup.map_or(0, |d| d.duplicates)))
             });
             let produced = self.produce(&tx, &mut stats, observer);
             drop(tx);
@@ -243,9 +253,10 @@ impl Decoder {
                 .join()
                 .map_err(|_| Error::Internal("the writer thread panicked".into()))?;
             // A writer error is the root cause when both failed (parsing stops when it can't send).
-            let rows = written?;
+            let (rows, duplicates) = written?;
             produced?;
             stats.rows_written = rows;
+            stats.duplicates = duplicates;
             Ok(stats)
         })
     }

@@ -31,6 +31,9 @@ pub struct Options {
     /// Columns naming who is behind each address (ENI inventory, AWS ip-ranges), appended to
     /// every batch.
     pub attribution: Option<std::sync::Arc<crate::enrich::attribution::Attribution>>,
+    /// Drop records repeated by overlapping flow logs ([`crate::pipeline::dedup`]), holding
+    /// at most this many identities in memory.
+    pub dedup: Option<usize>,
 }
 
 impl Options {
@@ -64,6 +67,7 @@ impl Default for Options {
             max_rejects: None,
             max_line_bytes: batch::DEFAULT_MAX_LINE_BYTES,
             attribution: None,
+            dedup: None,
         }
     }
 }

@@ -7,7 +7,7 @@ use arrow::record_batch::RecordBatch;
 use crate::error::Error;
 use crate::input::Input;
 
-/// Counts for a run. `records == rows_written + rejected` always holds.
+/// Counts for a run. `records == rows_written + rejected + duplicates` always holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stats {
     /// Inputs named (after walking directories).
@@ -20,6 +20,8 @@ pub struct Stats {
     pub rows_written: u64,
     /// Records refused.
     pub rejected: u64,
+    /// Records dropped as repeats (`--dedup`).
+    pub duplicates: u64,
     /// Bytes read from inputs (decompressed).
     pub bytes_read: u64,
     /// Header lines skipped.
@@ -105,6 +107,7 @@ impl Stats {
             records,
             rows_written,
             rejected,
+            duplicates,
             bytes_read,
             header_lines,
             blank_lines,
@@ -115,6 +118,7 @@ impl Stats {
         self.records += records;
         self.rows_written += rows_written;
         self.rejected += rejected;
+        self.duplicates += duplicates;
         self.bytes_read += bytes_read;
         self.header_lines += header_lines;
         self.blank_lines += blank_lines;

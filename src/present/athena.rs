@@ -25,7 +25,11 @@ pub struct AthenaTable<'a> {
 }
 
 /// Athena's type for an Arrow type of our files.
-fn athena_type(t: &DataType) -> Result<&'static str, Error> {
+fn athena_type(t: &DataType) -> Result<String, Error> {
+    if let DataType::List(item) | DataType::LargeList(item) = t {
+        // eni_security_groups
+        return Ok(format!("array<{}>", athena_type(item.data_type())?));
+    }
     Ok(match t {
         DataType::Int8 => "tinyint",
         DataType::Int16 => "smallint",
@@ -41,7 +45,8 @@ fn athena_type(t: &DataType) -> Result<&'static str, Error> {
                 "no Athena type for the column type {other}"
             )));
         }
-    })
+    }
+    .to_string())
 }
 
 /// `name` quoted for Hive DDL.

@@ -394,6 +394,8 @@ impl StatsSpec {
             records: self.records,
             rows_written: self.rows_written,
             rejected: self.rejected,
+            // Distributed conversions don't deduplicate (refused with --cluster).
+            duplicates: 0,
             bytes_read: self.bytes_read,
             header_lines: self.header_lines,
             blank_lines: self.blank_lines,

@@ -200,8 +200,10 @@ fn prefix(args: ScalarFunctionArgs) -> Result<ColumnarValue> {
     let bits = |b: Option<i64>| -> Result<Option<u8>> {
         match b {
             None => Ok(None),
-            Some(b) if (0..=128).contains(&b) => Ok(Some(b as u8)),
-            Some(b) => exec_err!("ip_prefix: {b} is not a prefix length (0 to 128)"),
+            // Longer than the address's family: null (as for 33..=128 on IPv4).
+            Some(b) if b > 128 => Ok(None),
+            Some(b) if b >= 0 => Ok(Some(b as u8)),
+            Some(b) => exec_err!("ip_prefix: {b} is not a prefix length"),
         }
     };
     let mut out = Vec::with_capacity(rows);

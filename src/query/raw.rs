@@ -1194,6 +1194,7 @@ impl DecodeSpec {
             max_line_bytes: self.max_line_bytes,
             // Remote decoders add no attribution (refused with a cluster).
             attribution: None,
+            dedup: None,
         })
     }
 }

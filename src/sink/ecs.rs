@@ -6,7 +6,11 @@
 //! `destination.*` and `network.*` (counters belong to the source); `action` gives
 //! `event.action/outcome/type`; account, instance, region and zone go to `cloud.*`; the ECS task
 //! fields go to `orchestrator.*`/`service.name`; `reject-reason` is `event.reason`; everything
-//! else stays under `aws.vpcflow` as text (`tcp_flags` also as names in `tcp_flags_array`). A
+//! else stays under `aws.vpcflow` as text (`tcp_flags` also as names in `tcp_flags_array`). The
+//! attribution columns (`crate::enrich::attribution`) stay under `aws.vpcflow` by their names
+//! (`eni_security_groups` as an array); where ECS has a home they also go there: the interface's
+//! instance is `cloud.instance.id` when the record has no `instance-id`, and the interface's name
+//! and the instances of the interface and of both addresses are `related.hosts`. A
 //! value of `-` (null) leaves its field out, except `cloud.region`, `cloud.availability_zone`
 //! and `network.direction`, which Elastic keeps as a literal `-`.
 //!
@@ -15,7 +19,7 @@
 
 use std::io::Write;
 
-use arrow::array::{Array, Int32Array, Int64Array, StringArray};
+use arrow::array::{Array, Int32Array, Int64Array, ListArray, StringArray};
 use arrow::datatypes::{DataType, SchemaRef};
 use arrow::record_batch::RecordBatch;
 
@@ -209,11 +213,21 @@ pub const MAPPED: &[&str] = &[
     OFFSET_COLUMN,
 ];
 
+/// Attribution columns whose values name hosts: `related.hosts`, in this order, each once.
+const RELATED_HOSTS: [&str; 4] = [
+    "eni_name",
+    "eni_instance_id",
+    "src_instance_id",
+    "dst_instance_id",
+];
+
 #[derive(Clone, Copy)]
 enum Col<'a> {
     I32(&'a Int32Array),
     I64(&'a Int64Array),
     Str(&'a StringArray),
+    /// A list of text (`eni_security_groups`): the list and its values.
+    StrList(&'a ListArray, &'a StringArray),
 }
 
 impl<'a> Col<'a> {
@@ -223,6 +237,7 @@ impl<'a> Col<'a> {
             Col::I32(a) => a.is_valid(r).then(|| i64::from(a.value(r))),
             Col::I64(a) => a.is_valid(r).then(|| a.value(r)),
             Col::Str(a) => a.is_valid(r).then(|| a.value(r).parse().ok()).flatten(),
+            Col::StrList(..) => None,
         }
     }
     #[inline(always)]
@@ -248,6 +263,14 @@ impl<'a> Cols<'a> {
                 DataType::Int32 => c.as_any().downcast_ref::<Int32Array>().map(Col::I32),
                 DataType::Int64 => c.as_any().downcast_ref::<Int64Array>().map(Col::I64),
                 DataType::Utf8 => c.as_any().downcast_ref::<StringArray>().map(Col::Str),
+                DataType::List(f) if *f.data_type() == DataType::Utf8 => {
+                    c.as_any().downcast_ref::<ListArray>().and_then(|l| {
+                        l.values()
+                            .as_any()
+                            .downcast_ref::<StringArray>()
+                            .map(|v| Col::StrList(l, v))
+                    })
+                }
                 _ => None,
             }
             .ok_or_else(|| {
@@ -270,6 +293,12 @@ impl<'a> Cols<'a> {
                 let bytes = &a.value_data()[o[rows.start] as usize..o[rows.end] as usize];
                 !crate::format::json::needs_escape(bytes)
             }
+            Col::StrList(l, v) => {
+                let (lo, hi) = (l.value_offsets()[rows.start], l.value_offsets()[rows.end]);
+                let o = v.value_offsets();
+                let bytes = &v.value_data()[o[lo as usize] as usize..o[hi as usize] as usize];
+                !crate::format::json::needs_escape(bytes)
+            }
             _ => true,
         })
     }
@@ -284,6 +313,7 @@ impl<'a> Cols<'a> {
 #[derive(Clone, Copy, PartialEq)]
 enum Rest {
     Text,
+    TextList,
     Number,
     NumberAsText,
 }
@@ -321,6 +351,9 @@ struct Mapped<'a> {
     log_stream: Option<Col<'a>>,
     input: Option<Col<'a>>,
     offset: Option<Col<'a>>,
+    eni_instance_id: Option<Col<'a>>,
+    /// Attribution columns naming hosts, for `related.hosts`.
+    hosts: Vec<Col<'a>>,
     /// Everything else, kept under `aws.vpcflow` by column name, with how each is written. The
     /// name comes from the data (a header or a Parquet column can be called anything), so it is
     /// escaped here, once per batch, as a ready `"name":`.
@@ -362,6 +395,8 @@ impl<'a> Mapped<'a> {
             log_stream: g(crate::pipeline::plan::LOG_STREAM_COLUMN),
             input: g(INPUT_COLUMN),
             offset: g(OFFSET_COLUMN),
+            eni_instance_id: g("eni_instance_id"),
+            hosts: RELATED_HOSTS.iter().filter_map(|n| g(n)).collect(),
             rest: cols
                 .all
                 .iter()
@@ -369,6 +404,7 @@ impl<'a> Mapped<'a> {
                 .map(|&(n, c)| {
                     let how = match c {
                         Col::Str(_) => Rest::Text,
+                        Col::StrList(..) => Rest::TextList,
                         _ if n.starts_with("packets_lost_") => Rest::Number,
                         _ => Rest::NumberAsText,
                     };
@@ -625,6 +661,10 @@ impl<'g, W: DocOut> EcsWriter<'g, W> {
                 match (*col, *how) {
                     (Col::Str(a), _) if a.is_valid(r) => v.str_json_key(name, a.value(r)),
                     (Col::Str(_), _) => {}
+                    (Col::StrList(l, values), _) if l.is_valid(r) => {
+                        crate::sink::ndjson::push_str_list(v.key_json(name), l, values, r)
+                    }
+                    (Col::StrList(..), _) => {}
                     (col, Rest::Number) => {
                         if let Some(x) = col.int(r) {
                             v.int_json_key(name, x);
@@ -687,7 +727,7 @@ impl<'g, W: DocOut> EcsWriter<'g, W> {
                 acc.str("id", a);
                 acc.close();
             }
-            if let Some(i) = get_s(m.instance_id) {
+            if let Some(i) = get_s(m.instance_id).or_else(|| get_s(m.eni_instance_id)) {
                 let mut inst = cloud.child("instance");
                 inst.str("id", i);
                 inst.close();
@@ -851,14 +891,36 @@ impl<'g, W: DocOut> EcsWriter<'g, W> {
             }
             orch.close();
         }
-        if let (Some(s), Some(d)) = (src, dst) {
+        let mut hosts: [Option<&str>; RELATED_HOSTS.len()] = [None; RELATED_HOSTS.len()];
+        let mut n_hosts = 0;
+        for h in m.hosts.iter().filter_map(|c| c.str(r)) {
+            if !hosts[..n_hosts].contains(&Some(h)) {
+                hosts[n_hosts] = Some(h);
+                n_hosts += 1;
+            }
+        }
+        let ips = src.zip(dst);
+        if ips.is_some() || n_hosts > 0 {
             let mut rel = doc.child("related");
-            let ips = rel.key("ip");
-            ips.push(b'[');
-            push_json_str(ips, s);
-            ips.push(b',');
-            push_json_str(ips, d);
-            ips.push(b']');
+            if n_hosts > 0 {
+                let list = rel.key("hosts");
+                list.push(b'[');
+                for (k, h) in hosts[..n_hosts].iter().flatten().enumerate() {
+                    if k > 0 {
+                        list.push(b',');
+                    }
+                    push_json_str(list, h);
+                }
+                list.push(b']');
+            }
+            if let Some((s, d)) = ips {
+                let list = rel.key("ip");
+                list.push(b'[');
+                push_json_str(list, s);
+                list.push(b',');
+                push_json_str(list, d);
+                list.push(b']');
+            }
             rel.close();
         }
         if let Some(svc) = get_s(m.service_name) {

@@ -1,12 +1,12 @@
 //! Flat NDJSON: one JSON object per row, keys are the dataset's column names, values keep their
-//! column types (integers as numbers, text as strings, null as `null`).
+//! column types (integers as numbers, text as strings, lists of text as arrays, null as `null`).
 //!
 //! JSON is written straight from the Arrow columns into reused byte buffers; a batch's rows are
 //! formatted in parallel slices and written in order.
 
 use std::io::Write;
 
-use arrow::array::{Array, ArrayRef, Int32Array, Int64Array, StringArray};
+use arrow::array::{Array, ArrayRef, Int32Array, Int64Array, ListArray, StringArray};
 use arrow::datatypes::{DataType, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
@@ -18,6 +18,8 @@ enum Column<'a> {
     I32(&'a Int32Array),
     I64(&'a Int64Array),
     Str(&'a StringArray),
+    /// A list of text (`eni_security_groups`).
+    StrList(&'a ListArray, &'a StringArray),
 }
 
 fn columns<'a>(batch: &'a RecordBatch) -> Result<Vec<Column<'a>>, String> {
@@ -29,11 +31,36 @@ fn columns<'a>(batch: &'a RecordBatch) -> Result<Vec<Column<'a>>, String> {
                 DataType::Int32 => c.as_any().downcast_ref::<Int32Array>().map(Column::I32),
                 DataType::Int64 => c.as_any().downcast_ref::<Int64Array>().map(Column::I64),
                 DataType::Utf8 => c.as_any().downcast_ref::<StringArray>().map(Column::Str),
+                DataType::List(f) if *f.data_type() == DataType::Utf8 => {
+                    c.as_any().downcast_ref::<ListArray>().and_then(|l| {
+                        l.values()
+                            .as_any()
+                            .downcast_ref::<StringArray>()
+                            .map(|v| Column::StrList(l, v))
+                    })
+                }
                 _ => None,
             }
             .ok_or_else(|| format!("column type {} has no NDJSON form", c.data_type()))
         })
         .collect()
+}
+
+/// Appends row `r` of a list-of-text column as a JSON array (null items as `null`).
+pub(crate) fn push_str_list(buf: &mut Vec<u8>, list: &ListArray, values: &StringArray, r: usize) {
+    buf.push(b'[');
+    let offsets = list.value_offsets();
+    for (k, i) in (offsets[r] as usize..offsets[r + 1] as usize).enumerate() {
+        if k > 0 {
+            buf.push(b',');
+        }
+        if values.is_valid(i) {
+            push_json_str(buf, values.value(i));
+        } else {
+            buf.extend_from_slice(b"null");
+        }
+    }
+    buf.push(b']');
 }
 
 /// Streams record batches as flat NDJSON.
@@ -84,6 +111,7 @@ impl<W: Write + Send> NdjsonSink<W> {
                         buf.extend_from_slice(ints.format(a.value(r)).as_bytes())
                     }
                     Column::Str(a) if a.is_valid(r) => push_json_str(buf, a.value(r)),
+                    Column::StrList(l, v) if l.is_valid(r) => push_str_list(buf, l, v, r),
                     _ => buf.extend_from_slice(b"null"),
                 }
             }
@@ -183,5 +211,33 @@ mod tests {
             });
             assert_eq!(v, &want);
         }
+    }
+
+    #[test]
+    fn text_lists_are_arrays() {
+        use arrow::array::{ListBuilder, StringBuilder};
+        let mut b = ListBuilder::new(StringBuilder::new());
+        b.values().append_value("sg-1");
+        b.values().append_value("s\"g");
+        b.append(true);
+        b.append(false);
+        b.append(true);
+        b.values().append_null();
+        b.append(true);
+        let list = b.finish();
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "eni_security_groups",
+            list.data_type().clone(),
+            true,
+        )]));
+        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(list)]).unwrap();
+        let mut sink = NdjsonSink::new(Vec::new(), "t", schema);
+        sink.write(&batch).unwrap();
+        let out = String::from_utf8(sink.finish().unwrap()).unwrap();
+        assert_eq!(
+            out,
+            "{\"eni_security_groups\":[\"sg-1\",\"s\\\"g\"]}\n{\"eni_security_groups\":null}\n\
+             {\"eni_security_groups\":[]}\n{\"eni_security_groups\":[null]}\n"
+        );
     }
 }

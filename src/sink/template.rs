@@ -68,6 +68,7 @@ const ECS_FIELDS: &[(&str, &str)] = &[
     ("orchestrator.cluster.name", "keyword"),
     ("orchestrator.resource.id", "keyword"),
     ("orchestrator.resource.name", "keyword"),
+    ("related.hosts", "keyword"),
     ("related.ip", "ip"),
     ("service.name", "keyword"),
     ("source.address", "keyword"),
@@ -120,6 +121,15 @@ pub(crate) fn field_types() -> Vec<(String, &'static str)> {
         ("aws.vpcflow.ecs_service_name", "keyword"),
     ] {
         out.push((p.to_string(), t));
+    }
+    // Attribution (--eni-inventory, --aws-ip-ranges): identifiers and names, all keywords
+    // (`eni_security_groups` is an array of them).
+    let attribution = crate::enrich::attribution::ENI_COLUMNS
+        .iter()
+        .chain(&crate::enrich::attribution::HOLDER_COLUMNS)
+        .chain(&crate::enrich::attribution::AWS_COLUMNS);
+    for c in attribution {
+        out.push((format!("aws.vpcflow.{c}"), "keyword"));
     }
     out.sort();
     out
