@@ -203,16 +203,15 @@ impl AttributionArgs {
                 files.push(SnapshotFile { path, time });
             }
         }
-        let attribution = Attribution {
-            inventory: (!files.is_empty())
-                .then(|| inventory::Inventory::load(&files))
-                .transpose()?,
-            ranges: self
-                .aws_ip_ranges
-                .as_deref()
-                .map(AwsIpRanges::load)
-                .transpose()?,
-        };
+        let inventory = (!files.is_empty())
+            .then(|| inventory::Inventory::load(&files))
+            .transpose()?;
+        let ranges = self
+            .aws_ip_ranges
+            .as_deref()
+            .map(AwsIpRanges::load)
+            .transpose()?;
+        let attribution = Attribution::new(inventory, ranges);
         Ok((!attribution.is_empty()).then(|| Arc::new(attribution)))
     }
 }

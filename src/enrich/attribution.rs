@@ -17,8 +17,10 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Int64Array, ListBuilder, StringArray, StringBuilder};
-use arrow::compute::cast;
+use arrow::array::{
+    Array, ArrayRef, AsArray, Int64Array, ListBuilder, StringArray, StringBuilder, UInt32Array,
+};
+use arrow::compute::{cast, take};
 use arrow::datatypes::{DataType, Field, Fields, Int64Type, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 
@@ -160,16 +162,69 @@ impl Inputs {
     }
 }
 
-/// The loaded lookups: an ENI inventory, AWS's ip-ranges, or both.
-#[derive(Debug, Default)]
+/// The loaded lookups: an ENI inventory, AWS's ip-ranges, or both, with their values laid out
+/// as Arrow arrays once, so a batch's columns are gathered from them by index.
+#[derive(Debug)]
 pub struct Attribution {
-    /// The ENI inventory (`--eni-inventory`).
-    pub inventory: Option<Inventory>,
-    /// AWS's ranges (`--aws-ip-ranges`).
-    pub ranges: Option<AwsIpRanges>,
+    inventory: Option<Inventory>,
+    ranges: Option<AwsIpRanges>,
+    /// Per inventory entry: the [`ENI_COLUMNS`] values, then `id`.
+    eni_values: Vec<ArrayRef>,
+    /// Per ip-ranges entry: service, region.
+    range_values: Vec<ArrayRef>,
 }
 
 impl Attribution {
+    /// The attribution of an inventory (`--eni-inventory`) and AWS's ranges (`--aws-ip-ranges`).
+    pub fn new(inventory: Option<Inventory>, ranges: Option<AwsIpRanges>) -> Attribution {
+        let eni_values = inventory.as_ref().map_or_else(Vec::new, |inv| {
+            let enis: Vec<&Eni> = (0..inv.entries() as u32).map(|e| inv.eni(e)).collect();
+            let text = |f: fn(&Eni) -> Option<&str>| -> ArrayRef {
+                Arc::new(enis.iter().map(|e| f(e)).collect::<StringArray>())
+            };
+            let mut groups = ListBuilder::new(StringBuilder::new());
+            for e in &enis {
+                for g in &e.security_groups {
+                    groups.values().append_value(g);
+                }
+                groups.append(true);
+            }
+            vec![
+                text(|e| e.interface_type.as_deref()),
+                text(|e| e.description.as_deref()),
+                text(|e| e.name.as_deref()),
+                text(|e| e.instance_id.as_deref()),
+                Arc::new(groups.finish()),
+                text(|e| e.subnet_id.as_deref()),
+                text(|e| e.vpc_id.as_deref()),
+                text(|e| Some(&e.id)),
+            ]
+        });
+        let range_values = ranges.as_ref().map_or_else(Vec::new, |r| {
+            let e = r.entries();
+            vec![
+                Arc::new(e.iter().map(|(s, _)| Some(&**s)).collect::<StringArray>()) as ArrayRef,
+                Arc::new(e.iter().map(|(_, r)| Some(&**r)).collect::<StringArray>()),
+            ]
+        });
+        Attribution {
+            inventory,
+            ranges,
+            eni_values,
+            range_values,
+        }
+    }
+
+    /// The ENI inventory, if loaded.
+    pub fn inventory(&self) -> Option<&Inventory> {
+        self.inventory.as_ref()
+    }
+
+    /// AWS's ranges, if loaded.
+    pub fn ranges(&self) -> Option<&AwsIpRanges> {
+        self.ranges.as_ref()
+    }
+
     /// Whether there is nothing to add.
     pub fn is_empty(&self) -> bool {
         self.inventory.is_none() && self.ranges.is_none()
@@ -225,100 +280,94 @@ impl Attribution {
             .map(|(_, c)| c.clone())
             .collect();
         for g in self.groups() {
-            columns.extend(self.compute(g, &inputs));
+            columns.extend(self.compute(g, &inputs)?);
         }
         RecordBatch::try_new(schema.clone(), columns)
             .map_err(|e| Error::Internal(format!("attribution columns: {e}")))
     }
 
     /// The columns of group `g` for `inputs` (all null when the lookup isn't loaded).
-    pub fn compute(&self, g: Group, inputs: &Inputs) -> Vec<ArrayRef> {
-        match (g, &self.inventory, &self.ranges) {
-            (Group::Interface, Some(inv), _) => interface_columns(inv, inputs),
-            (Group::Holders, Some(inv), _) => holder_columns(inv, inputs),
-            (Group::Aws, _, Some(r)) => aws_columns(r, inputs),
-            _ => g
-                .fields()
-                .iter()
-                .map(|f| arrow::array::new_null_array(f.data_type(), inputs.rows))
-                .collect(),
-        }
-    }
-}
-
-fn interface_columns(inv: &Inventory, inp: &Inputs) -> Vec<ArrayRef> {
-    let mut text: Vec<StringBuilder> = (0..6).map(|_| StringBuilder::new()).collect();
-    let mut groups = ListBuilder::new(StringBuilder::new());
-    for i in 0..inp.rows {
-        let eni = Inputs::text(&inp.interface_id, i).and_then(|id| inv.interface(id, inp.start(i)));
-        let values: [Option<&str>; 6] = match eni {
-            Some(e) => [
-                e.interface_type.as_deref(),
-                e.description.as_deref(),
-                e.name.as_deref(),
-                e.instance_id.as_deref(),
-                e.subnet_id.as_deref(),
-                e.vpc_id.as_deref(),
-            ],
-            None => [None; 6],
-        };
-        for (b, v) in text.iter_mut().zip(values) {
-            b.append_option(v);
-        }
-        match eni {
-            Some(e) => {
-                for g in &e.security_groups {
-                    groups.values().append_value(g);
+    pub fn compute(&self, g: Group, inputs: &Inputs) -> Result<Vec<ArrayRef>, Error> {
+        let (values, indexes): (Vec<&ArrayRef>, Vec<UInt32Array>) =
+            match (g, &self.inventory, &self.ranges) {
+                (Group::Interface, Some(inv), _) => {
+                    let at = interface_indexes(inv, inputs);
+                    (self.eni_values[..7].iter().collect(), vec![at; 7])
                 }
-                groups.append(true);
-            }
-            None => groups.append(false),
-        }
+                (Group::Holders, Some(inv), _) => {
+                    let (src, dst) = holder_indexes(inv, inputs);
+                    let (id, instance) = (&self.eni_values[7], &self.eni_values[3]);
+                    (
+                        vec![id, id, instance, instance],
+                        vec![src.clone(), dst.clone(), src, dst],
+                    )
+                }
+                (Group::Aws, _, Some(r)) => {
+                    let (src, dst) = range_indexes(r, inputs);
+                    let (service, region) = (&self.range_values[0], &self.range_values[1]);
+                    (
+                        vec![service, region, service, region],
+                        vec![src.clone(), src, dst.clone(), dst],
+                    )
+                }
+                _ => {
+                    return Ok(g
+                        .fields()
+                        .iter()
+                        .map(|f| arrow::array::new_null_array(f.data_type(), inputs.rows))
+                        .collect());
+                }
+            };
+        values
+            .into_iter()
+            .zip(&indexes)
+            .map(|(v, i)| {
+                take(v.as_ref(), i, None)
+                    .map_err(|e| Error::Internal(format!("attribution columns: {e}")))
+            })
+            .collect()
     }
-    let mut t = text
-        .into_iter()
-        .map(|mut b| Arc::new(b.finish()) as ArrayRef);
-    let mut next = || t.next().expect("six text columns");
-    let (ty, desc, name, inst) = (next(), next(), next(), next());
-    let (subnet, vpc) = (next(), next());
-    vec![ty, desc, name, inst, Arc::new(groups.finish()), subnet, vpc]
 }
 
-fn holder_columns(inv: &Inventory, inp: &Inputs) -> Vec<ArrayRef> {
-    let mut b: [StringBuilder; 4] = std::array::from_fn(|_| StringBuilder::new());
+/// Per row, the inventory entry of the record's interface.
+fn interface_indexes(inv: &Inventory, inp: &Inputs) -> UInt32Array {
+    (0..inp.rows)
+        .map(|i| {
+            Inputs::text(&inp.interface_id, i).and_then(|id| inv.interface_index(id, inp.start(i)))
+        })
+        .collect()
+}
+
+/// Per row, the inventory entries holding the source and destination addresses.
+fn holder_indexes(inv: &Inventory, inp: &Inputs) -> (UInt32Array, UInt32Array) {
+    let mut src = Vec::with_capacity(inp.rows);
+    let mut dst = Vec::with_capacity(inp.rows);
     for i in 0..inp.rows {
         let at = inp.start(i);
-        // The flow's VPC: the record's own, else its interface's.
-        let vpc = Inputs::text(&inp.vpc_id, i).or_else(|| {
-            Inputs::text(&inp.interface_id, i)
-                .and_then(|id| inv.interface(id, at))
-                .and_then(|e| e.vpc_id.as_deref())
-        });
-        let held = |a: &Option<StringArray>| -> Option<&Eni> {
-            Inputs::addr(a, i).and_then(|ip| inv.holder(ip, at, vpc))
+        // The flow's VPC, asked for only when an address is held in several: the record's own,
+        // else its interface's.
+        let vpc = || {
+            Inputs::text(&inp.vpc_id, i).or_else(|| {
+                Inputs::text(&inp.interface_id, i)
+                    .and_then(|id| inv.interface(id, at))
+                    .and_then(|e| e.vpc_id.as_deref())
+            })
         };
-        let (src, dst) = (held(&inp.srcaddr), held(&inp.dstaddr));
-        b[0].append_option(src.map(|e| &*e.id));
-        b[1].append_option(dst.map(|e| &*e.id));
-        b[2].append_option(src.and_then(|e| e.instance_id.as_deref()));
-        b[3].append_option(dst.and_then(|e| e.instance_id.as_deref()));
+        let held = |a: &Option<StringArray>| {
+            Inputs::addr(a, i).and_then(|ip| inv.holder_index(ip, at, vpc))
+        };
+        src.push(held(&inp.srcaddr));
+        dst.push(held(&inp.dstaddr));
     }
-    b.into_iter()
-        .map(|mut b| Arc::new(b.finish()) as ArrayRef)
-        .collect()
+    (src.into(), dst.into())
 }
 
-fn aws_columns(r: &AwsIpRanges, inp: &Inputs) -> Vec<ArrayRef> {
-    let mut b: [StringBuilder; 4] = std::array::from_fn(|_| StringBuilder::new());
-    for i in 0..inp.rows {
-        let src = Inputs::addr(&inp.srcaddr, i).and_then(|ip| r.lookup(ip));
-        let dst = Inputs::addr(&inp.dstaddr, i).and_then(|ip| r.lookup(ip));
-        b[0].append_option(src.map(|s| s.0));
-        b[1].append_option(src.map(|s| s.1));
-        b[2].append_option(dst.map(|s| s.0));
-        b[3].append_option(dst.map(|s| s.1));
-    }
-    b.into_iter()
-        .map(|mut b| Arc::new(b.finish()) as ArrayRef)
-        .collect()
+/// Per row, the ip-ranges entries of the source and destination addresses.
+fn range_indexes(r: &AwsIpRanges, inp: &Inputs) -> (UInt32Array, UInt32Array) {
+    let at = |a: &Option<StringArray>| -> UInt32Array {
+        (0..inp.rows)
+            .map(|i| Inputs::addr(a, i).and_then(|ip| r.lookup_index(ip)))
+            .collect()
+    };
+    (at(&inp.srcaddr), at(&inp.dstaddr))
 }

@@ -75,15 +75,46 @@ pub struct SnapshotFile {
 /// `(snapshot, interface)` indexes.
 type Holding = (u32, u32);
 
+/// FNV-1a: a hash for the lookup maps, several times cheaper than the standard one on short
+/// keys. Only the inventory inserts keys, so input lines can't make chains longer.
+#[derive(Default, Clone, Copy)]
+struct Fnv;
+
+struct FnvHasher(u64);
+
+impl std::hash::BuildHasher for Fnv {
+    type Hasher = FnvHasher;
+    fn build_hasher(&self) -> FnvHasher {
+        FnvHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for FnvHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl std::fmt::Debug for Fnv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Fnv")
+    }
+}
+
 /// Loaded snapshots, indexed by interface id and by address.
 #[derive(Debug, Default)]
 pub struct Inventory {
     snapshots: Vec<Snapshot>,
     enis: Vec<Eni>,
     /// Each interface id's entries, in snapshot order.
-    by_id: HashMap<Arc<str>, Vec<Holding>>,
+    by_id: HashMap<Arc<str>, Vec<Holding>, Fnv>,
     /// Each exact address's holders, in snapshot order.
-    by_addr: HashMap<IpAddr, Vec<Holding>>,
+    by_addr: HashMap<IpAddr, Vec<Holding>, Fnv>,
     /// Per snapshot, the delegated prefixes (values index `delegations`).
     prefixes: Vec<PrefixTable>,
     /// Holders of delegated prefixes (several when private prefixes repeat across VPCs).
@@ -178,9 +209,14 @@ impl Inventory {
 
     /// Interface `id` as described when a flow starting at `at` began.
     pub fn interface(&self, id: &str, at: Option<i64>) -> Option<&Eni> {
+        self.interface_index(id, at).map(|e| self.eni(e))
+    }
+
+    /// The entry of interface `id` when a flow starting at `at` began (an index for
+    /// [`Inventory::eni`]).
+    pub fn interface_index(&self, id: &str, at: Option<i64>) -> Option<u32> {
         let list = self.by_id.get(id)?;
-        let current = self.in_effect(at);
-        let pick = match current {
+        let pick = match self.in_effect(at) {
             Some(c) => list
                 .iter()
                 .rev()
@@ -188,12 +224,33 @@ impl Inventory {
                 .or_else(|| list.iter().find(|&&(s, _)| s > c)),
             None => list.first(),
         }?;
-        Some(&self.enis[pick.1 as usize])
+        Some(pick.1)
+    }
+
+    /// An entry by index.
+    pub fn eni(&self, index: u32) -> &Eni {
+        &self.enis[index as usize]
+    }
+
+    /// How many entries there are (over all snapshots).
+    pub fn entries(&self) -> usize {
+        self.enis.len()
     }
 
     /// The interface holding `ip` when a flow starting at `at` began; `vpc` (the flow's VPC, if
     /// known) decides between interfaces of different VPCs holding the same private address.
     pub fn holder(&self, ip: IpAddr, at: Option<i64>, vpc: Option<&str>) -> Option<&Eni> {
+        self.holder_index(ip, at, || vpc).map(|e| self.eni(e))
+    }
+
+    /// [`Inventory::holder`] as an index; the flow's VPC is asked for only when an address is
+    /// held in several VPCs.
+    pub fn holder_index<'v>(
+        &self,
+        ip: IpAddr,
+        at: Option<i64>,
+        vpc: impl FnOnce() -> Option<&'v str>,
+    ) -> Option<u32> {
         let current = self.in_effect(at);
         let next = match (current, at) {
             (_, None) => None,
@@ -201,42 +258,34 @@ impl Inventory {
             (None, _) => Some(0),
         }
         .filter(|&n| (n as usize) < self.snapshots.len());
+        let exact = self.by_addr.get(&ip).map_or(&[][..], |l| &l[..]);
         for s in current.into_iter().chain(next) {
-            if let Some(found) = self.holder_in(s, ip) {
-                return self.single(found, vpc);
+            let mut held = exact.iter().filter(|&&(h, _)| h == s).map(|&(_, e)| e);
+            if let Some(first) = held.next() {
+                if held.clone().next().is_none() {
+                    return Some(first);
+                }
+                let all: Vec<u32> = std::iter::once(first).chain(held).collect();
+                return self.in_vpc(&all, vpc());
+            }
+            if let Some(d) = self.prefixes[s as usize].lookup(ip) {
+                return match &self.delegations[d as usize][..] {
+                    [e] => Some(*e),
+                    all => self.in_vpc(all, vpc()),
+                };
             }
         }
         None
     }
 
-    /// The interfaces holding `ip` in snapshot `s`, if any.
-    fn holder_in(&self, s: u32, ip: IpAddr) -> Option<Vec<u32>> {
-        if let Some(list) = self.by_addr.get(&ip) {
-            let found: Vec<u32> = list
-                .iter()
-                .filter(|&&(h, _)| h == s)
-                .map(|&(_, e)| e)
-                .collect();
-            if !found.is_empty() {
-                return Some(found);
-            }
-        }
-        let d = self.prefixes[s as usize].lookup(ip)?;
-        Some(self.delegations[d as usize].clone())
-    }
-
-    /// One interface among `found`: the only one, or the only one in `vpc`.
-    fn single(&self, found: Vec<u32>, vpc: Option<&str>) -> Option<&Eni> {
-        if let [e] = found[..] {
-            return Some(&self.enis[e as usize]);
-        }
+    /// The only interface among `found` in `vpc`.
+    fn in_vpc(&self, found: &[u32], vpc: Option<&str>) -> Option<u32> {
         let vpc = vpc?;
         let mut same = found
             .iter()
-            .map(|&e| &self.enis[e as usize])
-            .filter(|e| e.vpc_id.as_deref() == Some(vpc));
+            .filter(|&&e| self.enis[e as usize].vpc_id.as_deref() == Some(vpc));
         match (same.next(), same.next()) {
-            (Some(e), None) => Some(e),
+            (Some(&e), None) => Some(e),
             _ => None,
         }
     }

@@ -120,8 +120,18 @@ impl AwsIpRanges {
 
     /// The `(service, region)` of the longest AWS prefix containing `ip`.
     pub fn lookup(&self, ip: IpAddr) -> Option<(&str, &str)> {
-        let (s, r) = &self.entries[self.table.lookup(ip)? as usize];
+        let (s, r) = &self.entries[self.lookup_index(ip)? as usize];
         Some((s, r))
+    }
+
+    /// [`AwsIpRanges::lookup`] as an index into [`AwsIpRanges::entries`].
+    pub fn lookup_index(&self, ip: IpAddr) -> Option<u32> {
+        self.table.lookup(ip)
+    }
+
+    /// The distinct `(service, region)` pairs.
+    pub fn entries(&self) -> &[(Arc<str>, Arc<str>)] {
+        &self.entries
     }
 }
 

@@ -138,7 +138,11 @@ impl PhysicalExtensionCodec for PhysicalCodec {
 
     // Everything else is the wrapped codec's.
     fn try_decode_udf(&self, name: &str, buf: &[u8]) -> Result<Arc<ScalarUDF>> {
-        self.inner.try_decode_udf(name, buf)
+        // Our SQL functions, by name, on nodes whose sessions don't register them.
+        match crate::query::functions::ip_function(name) {
+            Some(f) => Ok(Arc::new(f)),
+            None => self.inner.try_decode_udf(name, buf),
+        }
     }
 
     fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> Result<()> {
@@ -263,7 +267,11 @@ impl LogicalExtensionCodec for LogicalCodec {
     }
 
     fn try_decode_udf(&self, name: &str, buf: &[u8]) -> Result<Arc<ScalarUDF>> {
-        self.inner.try_decode_udf(name, buf)
+        // Our SQL functions, by name, on nodes whose sessions don't register them.
+        match crate::query::functions::ip_function(name) {
+            Some(f) => Ok(Arc::new(f)),
+            None => self.inner.try_decode_udf(name, buf),
+        }
     }
 
     fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> Result<()> {

@@ -29,13 +29,15 @@ use datafusion::logical_expr::{
 use crate::enrich::attribution::{Attribution, Group, INPUT_COLUMNS, Inputs};
 use crate::enrich::ip::{Prefix, is_private, parse_addr, prefix_of};
 
+const IP_FUNCTIONS: [IpFunction; 3] = [
+    IpFunction::InCidr,
+    IpFunction::IsPrivate,
+    IpFunction::Prefix,
+];
+
 /// Registers the IP functions, and the attribution functions when `attribution` is given.
 pub fn register(ctx: &SessionContext, attribution: Option<&Arc<Attribution>>) {
-    for f in [
-        IpFunction::InCidr,
-        IpFunction::IsPrivate,
-        IpFunction::Prefix,
-    ] {
+    for f in IP_FUNCTIONS {
         ctx.register_udf(ScalarUDF::from(Ip::new(f)));
     }
     if let Some(a) = attribution {
@@ -43,6 +45,15 @@ pub fn register(ctx: &SessionContext, attribution: Option<&Arc<Attribution>>) {
             ctx.register_udf(ScalarUDF::from(Attribute::new(g, a.clone())));
         }
     }
+}
+
+/// The IP function called `name`, if it is one (the cluster codecs decode them by name).
+pub(crate) fn ip_function(name: &str) -> Option<ScalarUDF> {
+    IP_FUNCTIONS
+        .into_iter()
+        .map(Ip::new)
+        .find(|f| f.name() == name)
+        .map(ScalarUDF::from)
 }
 
 /// Which IP function.
@@ -301,7 +312,10 @@ impl ScalarUDFImpl for Attribute {
         let (a, rows) = arrays(args)?;
         let inputs = Inputs::new(rows, std::array::from_fn(|i| Some(&a[i])))
             .map_err(|e| datafusion::common::DataFusionError::External(Box::new(e)))?;
-        let columns = self.attribution.compute(self.group, &inputs);
+        let columns = self
+            .attribution
+            .compute(self.group, &inputs)
+            .map_err(|e| datafusion::common::DataFusionError::External(Box::new(e)))?;
         let s = StructArray::try_new(self.group.fields(), columns, None)?;
         Ok(ColumnarValue::Array(Arc::new(s)))
     }
