@@ -7,14 +7,25 @@ use clap::{Parser, ValueEnum};
 use crate::cli::common::{AttributionArgs, SelectArgs, ThreadsArgs, WindowArgs, parse_param};
 
 const AFTER: &str = "The table is `flows`: the stored columns (AWS's names and types) plus \
-`start_time`/`end_time` timestamps. `vpcflow query --list` shows the canned queries.
+`start_time`/`end_time` timestamps, and with --eni-inventory / --aws-ip-ranges the attribution \
+columns (eni_type, eni_name, eni_instance_id, eni_security_groups, …, src_eni_id, \
+dst_instance_id, src_aws_service, dst_aws_region, …). `vpcflow query --list` shows the canned \
+queries.
+
+IP functions:
+  ip_in_cidr(addr, cidr)        address in prefix: ip_in_cidr(dstaddr, '10.0.0.0/8')
+  is_private_ip(addr)           RFC 1918, 100.64.0.0/10, loopback, link-local, fc00::/7, fe80::/10
+  ip_prefix(addr, bits)         network as text: ip_prefix('10.1.2.3', 24) = '10.1.2.0/24'
+  ip_prefix(addr, v4, v6)       per family: ip_prefix(srcaddr, 24, 64)
 
 Examples:
   vpcflow query logs/ --name top_talkers --param limit=20
   vpcflow query flows.parquet --sql 'SELECT action, count(*) FROM flows GROUP BY action'
   vpcflow query 's3://bucket/AWSLogs/**/*.log.gz' --name rejected_by_port --format csv
   vpcflow query dataset/ --since 2026-11-30 --until 2026-12-01 --file my.sql --format json
-  vpcflow query /shared/logs/ --name top_talkers --cluster df://scheduler:50050";
+  vpcflow query /shared/logs/ --name top_talkers --cluster df://scheduler:50050
+  vpcflow query logs/ --sql \"SELECT ip_prefix(srcaddr, 24) AS net, count(*) FROM flows WHERE NOT is_private_ip(srcaddr) GROUP BY net\"
+  vpcflow query logs/ --eni-inventory enis.json --sql \"SELECT eni_name, action, count(*) FROM flows GROUP BY 1, 2\"";
 
 /// How results are printed.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
