@@ -1,7 +1,8 @@
 -- Rejected by port: destination port/protocol pairs with the most rejected flows (spot overly restrictive security groups and NACLs)
 -- param: top int 20 How many port/protocol pairs to show
 -- note: Only records with action REJECT and a destination port. Many distinct sources on one port
--- note: suggests legitimate clients being blocked; one source on many ports is a scan (see port_scanners).
+-- note: suggests legitimate clients being blocked; one source on many ports within minutes is a scan (see port_scanners), and
+-- note: rejected_by_security_group / rejected_by_instance name the groups and instances (with --eni-inventory).
 SELECT
     dstport,
     protocol,

@@ -19,6 +19,11 @@ For every queries/NAME.sql it:
     timestamps normalised ('T' or ' ', trailing zero fraction, UTC suffix);
   * checks that testdata/query/expected/NAME.csv exists (skipped with --no-snapshots).
 
+vpcflow's is_private_ip is a Python function here, written from its definition with the ipaddress
+module (DuckDB calls it through a table of every address in the flows), and the columns --eni-inventory adds for the
+record's interface (eni_*) come from testdata/query/inventory.json joined on interface_id; ours
+runs with --eni-inventory testdata/query/inventory.json.
+
 --duckdb-only runs just the DuckDB half and prints each query's row count. If the binary is not
 there it loads the .log files straight into DuckDB instead of converting them (typed per the
 column spec below), so the queries can be checked before `vpcflow query` exists.
@@ -28,6 +33,7 @@ Ends with the line `N passed, M failed`; exits 1 if anything failed.
 import argparse
 import datetime
 import decimal
+import ipaddress
 import json
 import math
 import os
@@ -44,6 +50,7 @@ QUERIES = os.path.join(REPO, "queries")
 DATA = os.path.join(REPO, "testdata", "query")
 EXPECTED = os.path.join(DATA, "expected")
 LOGS = [os.path.join(DATA, "logs", f) for f in ("vpc-all.log", "tgw.log", "hot.log")]
+INVENTORY = os.path.join(DATA, "inventory.json")
 
 # Test values for params whose default is `required`: testdata/query/params.tsv, shared with
 # tests/query.rs (query<TAB>name=value).
@@ -192,15 +199,67 @@ def substitute(query, values):
     return PLACEHOLDER_RE.sub(lambda m: lits[m.group(1)], query.sql)
 
 
+# ---- vpcflow's SQL functions and attribution columns, for DuckDB ----
+PRIVATE_NETS = [ipaddress.ip_network(n) for n in (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8",
+    "169.254.0.0/16", "::1/128", "fc00::/7", "fe80::/10")]
+
+
+def _addr(text):
+    try:
+        return ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+
+
+def is_private_ip(text):
+    a = _addr(text)
+    if a is None:
+        return None
+    return any(a.version == n.version and a in n for n in PRIVATE_NETS)
+
+
+ENI_COLUMNS = ["eni_type", "eni_description", "eni_name", "eni_instance_id",
+               "eni_security_groups", "eni_subnet_id", "eni_vpc_id"]
+
+
+def add_functions(con, table):
+    """is_private_ip(addr) for every address in `table` (DuckDB's Python functions need numpy)."""
+    addrs = con.execute(f"SELECT srcaddr FROM {table} WHERE srcaddr IS NOT NULL UNION "
+                        f"SELECT dstaddr FROM {table} WHERE dstaddr IS NOT NULL").fetchall()
+    con.execute("CREATE TABLE private_addr (addr VARCHAR PRIMARY KEY, private BOOLEAN)")
+    con.executemany("INSERT INTO private_addr VALUES (?, ?)",
+                    [(a, is_private_ip(a)) for (a,) in addrs])
+    con.execute("CREATE MACRO is_private_ip(a) AS (SELECT private FROM private_addr WHERE addr = a)")
+
+
+def add_inventory(con):
+    """A table `eni` of inventory.json's interfaces by interface_id."""
+    with open(INVENTORY) as f:
+        nics = json.load(f)["NetworkInterfaces"]
+    con.execute("CREATE TABLE eni (eni_interface_id VARCHAR, eni_type VARCHAR, eni_description VARCHAR, "
+                "eni_name VARCHAR, eni_instance_id VARCHAR, eni_security_groups VARCHAR[], "
+                "eni_subnet_id VARCHAR, eni_vpc_id VARCHAR)")
+    for n in nics:
+        name = next((t["Value"] for t in n.get("TagSet", []) if t["Key"] == "Name"), None)
+        con.execute("INSERT INTO eni VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
+            n["NetworkInterfaceId"], n.get("InterfaceType"), n.get("Description") or None, name,
+            (n.get("Attachment") or {}).get("InstanceId"),
+            [g["GroupId"] for g in n.get("Groups", [])], n.get("SubnetId"), n.get("VpcId")])
+
+
 # ---- DuckDB ----
 def duck_from_parquet(parquet):
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
+    add_inventory(con)
     p = parquet.replace("'", "''")
-    con.execute(f"""CREATE VIEW flows AS SELECT *,
-        CAST(to_timestamp(start) AS TIMESTAMP) AS start_time,
-        CAST(to_timestamp("end") AS TIMESTAMP) AS end_time
-        FROM read_parquet('{p}')""")
+    add_functions(con, f"read_parquet('{p}')")
+    con.execute(f"""CREATE VIEW flows AS SELECT f.*,
+        CAST(to_timestamp(f.start) AS TIMESTAMP) AS start_time,
+        CAST(to_timestamp(f."end") AS TIMESTAMP) AS end_time,
+        {", ".join("e." + c for c in ENI_COLUMNS)}
+        FROM read_parquet('{p}') f LEFT JOIN eni e ON e.eni_interface_id = f.interface_id""")
     return con
 
 
@@ -222,10 +281,13 @@ def duck_from_logs(logs):
         con.execute(f"CREATE TABLE part{n} AS SELECT {', '.join(exprs)} FROM {src}")
         selects.append(f"SELECT * FROM part{n}")
     con.execute("CREATE TABLE flows_raw AS " + " UNION ALL BY NAME ".join(selects))
-    con.execute("""CREATE VIEW flows AS SELECT *,
-        CAST(to_timestamp(start) AS TIMESTAMP) AS start_time,
-        CAST(to_timestamp("end") AS TIMESTAMP) AS end_time
-        FROM flows_raw""")
+    add_inventory(con)
+    add_functions(con, "flows_raw")
+    con.execute(f"""CREATE VIEW flows AS SELECT f.*,
+        CAST(to_timestamp(f.start) AS TIMESTAMP) AS start_time,
+        CAST(to_timestamp(f."end") AS TIMESTAMP) AS end_time,
+        {", ".join("e." + c for c in ENI_COLUMNS)}
+        FROM flows_raw f LEFT JOIN eni e ON e.eni_interface_id = f.interface_id""")
     return con
 
 
@@ -236,8 +298,16 @@ def run_duck(con, sql):
 
 
 # ---- ours ----
-def run_ours(binary, inputs, query, values):
+def needs_inventory(query):
+    """Whether the query names a column that --eni-inventory adds."""
+    return re.search(r"\beni_[a-z_]+", query.sql) is not None
+
+
+def run_ours(binary, inputs, query, values, inventory=True):
+    """Our answer; with `inventory`, the run has --eni-inventory testdata/query/inventory.json."""
     cmd = [binary, "query", *inputs, "--name", query.name]
+    if inventory:
+        cmd += ["--eni-inventory", INVENTORY]
     for pname, _ptype, value in values:
         cmd += ["--param", f"{pname}={value}"]
     cmd += ["--format", "json"]

@@ -49,7 +49,7 @@ fn raw_logs_and_their_parquet_give_the_same_report() {
     let (ok, parquet, err) = report(&[pq.to_str().unwrap()]);
     assert!(ok, "{err}");
     assert_eq!(body(&raw), body(&parquet));
-    assert!(raw.contains("<b>1,905</b><span>records</span>"));
+    assert!(raw.contains("<b>1,935</b><span>records</span>"));
 }
 
 #[test]

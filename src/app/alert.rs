@@ -10,7 +10,8 @@ use anyhow::Result;
 use vpcflow::present::mail::{Mail, Mailer, SmtpUrl};
 use vpcflow::present::results::{ResultFormat, ResultWriter};
 use vpcflow::query::alert::{self, KEPT_ROWS, Outcome, Rule};
-use vpcflow::query::{Engine, QueryOptions};
+use vpcflow::query::canned;
+use vpcflow::query::{Engine, QueryError, QueryOptions};
 
 use crate::app::messages::{EXIT_FAILED, EXIT_FIRED, error, info, usage};
 use crate::app::query::read_query_file;
@@ -28,7 +29,7 @@ pub fn run(args: &AlertArgs) -> Result<ExitCode> {
         ));
     }
     for (k, _) in &args.params {
-        if !rules.iter().any(|r| r.query.takes(k)) {
+        if !rules.iter().any(|(r, _)| r.query.takes(k)) {
             return Err(usage(format!("--param {k}: no rule takes it")));
         }
     }
@@ -56,10 +57,29 @@ pub fn run(args: &AlertArgs) -> Result<ExitCode> {
     let engine = Engine::open(&args.inputs, &opts)?;
     let mut errors = 0usize;
     let mut outcomes: Vec<Outcome> = Vec::new();
-    for rule in rules {
+    for (rule, from_all) in rules {
         let name = rule.name().to_string();
         match alert::evaluate(&engine, rule, &args.params) {
             Ok(o) => outcomes.push(o),
+            // `--rule all` without an inventory: the rules about attribution columns can't run,
+            // which is no fault of the data; a rule named on its own still fails.
+            Err(QueryError::MissingColumn { column, .. })
+                if from_all && canned::attribution_flag(&column).is_some() =>
+            {
+                info(format_args!(
+                    "rule {name}: skipped: it needs column `{column}`, which {} adds",
+                    canned::attribution_flag(&column).unwrap_or_default()
+                ));
+            }
+            Err(QueryError::MissingColumn { column, .. })
+                if canned::attribution_flag(&column).is_some() =>
+            {
+                errors += 1;
+                error(format_args!(
+                    "rule {name}: it needs column `{column}`, which only {} adds to the flows",
+                    canned::attribution_flag(&column).unwrap_or_default()
+                ));
+            }
             Err(e) => {
                 errors += 1;
                 error(format_args!("rule {name}: {e}"));
@@ -93,21 +113,22 @@ pub fn run(args: &AlertArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The rules `--rule` names: `.sql` files, shipped rules, or `all`.
-fn rules(specs: &[String]) -> Result<Vec<Rule>> {
+/// The rules `--rule` names: `.sql` files, shipped rules, or `all`; each with whether `all`
+/// named it.
+fn rules(specs: &[String]) -> Result<Vec<(Rule, bool)>> {
     let mut rules = Vec::new();
     for spec in specs {
         if spec == "all" {
             for q in alert::shipped() {
-                rules.push(Rule::from_query(q)?);
+                rules.push((Rule::from_query(q)?, true));
             }
         } else if spec.ends_with(".sql") || spec.contains('/') {
             if !Path::new(spec).is_file() {
                 return Err(usage(format!("--rule {spec}: no such rule file")));
             }
-            rules.push(Rule::from_query(read_query_file(Path::new(spec))?)?);
+            rules.push((Rule::from_query(read_query_file(Path::new(spec))?)?, false));
         } else if let Some(q) = alert::find_shipped(spec) {
-            rules.push(Rule::from_query(q)?);
+            rules.push((Rule::from_query(q)?, false));
         } else {
             return Err(usage(format!(
                 "--rule {spec}: neither a .sql file nor a shipped rule (`vpcflow alert --list`)"

@@ -356,10 +356,17 @@ fn section(
     let body = match result {
         Ok(t) if t.rows() == 0 => Err("No rows: nothing of this kind in the data.".to_string()),
         Ok(t) => Ok((draw(&t), t)),
-        Err(QueryError::MissingColumn { column, .. }) => Err(format!(
-            "Not in these flows: this summary needs the {} field (column `{column}`), which their flow log format doesn't have.",
-            column.replace('_', "-")
-        )),
+        Err(QueryError::MissingColumn { column, .. }) => {
+            Err(match canned::attribution_flag(&column) {
+                Some(flag) => format!(
+                    "Not in these flows: this summary needs column `{column}`, which {flag} adds (run the report with it)."
+                ),
+                None => format!(
+                    "Not in these flows: this summary needs the {} field (column `{column}`), which their flow log format doesn't have.",
+                    column.replace('_', "-")
+                ),
+            })
+        }
         Err(e) => return Err(e),
     };
     Ok(Section {
@@ -490,12 +497,18 @@ impl Span {
 }
 
 /// Runs every section's query and draws its chart, in page order: traffic over time, the
-/// [`BAR_SECTIONS`], the interface heat map, the NODATA/SKIPDATA windows.
+/// [`BAR_SECTIONS`], the [`ATTRIBUTION_SECTIONS`] (when the flows have those columns), the
+/// interface heat map, the NODATA/SKIPDATA windows.
 fn sections(engine: &Engine, top: usize, span: &Span) -> Result<Vec<Section>, QueryError> {
     let top_p = [("top", top.to_string())];
     let mut sections = vec![over_time_section(engine, span.bucket)?];
     for b in &BAR_SECTIONS {
         sections.push(bar_section(engine, b, &top_p)?);
+    }
+    if has_attribution(engine)? {
+        for b in &ATTRIBUTION_SECTIONS {
+            sections.push(bar_section(engine, b, &top_p)?);
+        }
     }
     sections.push(heat_section(engine, span)?);
     sections.push(gaps_section(engine, top)?);
@@ -665,6 +678,57 @@ const BAR_SECTIONS: [BarSection; 6] = [
         unit: Unit::Bytes,
     },
 ];
+
+/// The sections about who is behind the interfaces, in page order after the [`BAR_SECTIONS`]:
+/// only on a page whose flows have the attribution columns (`--eni-inventory`, or a dataset
+/// converted with it), see [`has_attribution`].
+const ATTRIBUTION_SECTIONS: [BarSection; 3] = [
+    BarSection {
+        id: "rejected-security-groups",
+        title: "Rejected by security group",
+        note: "Rejected flows per security group of the interface that logged them (a flow counts for each group of its interface): overly restrictive groups, or probes.",
+        query: "rejected_by_security_group",
+        top: true,
+        chart: "chart-rejected-security-groups",
+        labels: &["security_group"],
+        sep: "",
+        value: "rejected_flows",
+        unit: Unit::Count,
+    },
+    BarSection {
+        id: "rejected-instances",
+        title: "Rejected by instance",
+        note: "Rejected flows per EC2 instance and Name tag of the interface that logged them.",
+        query: "rejected_by_instance",
+        top: true,
+        chart: "chart-rejected-instances",
+        labels: &["eni_name", "eni_instance_id"],
+        sep: " ",
+        value: "rejected_flows",
+        unit: Unit::Count,
+    },
+    BarSection {
+        id: "instance-traffic",
+        title: "Traffic by instance",
+        note: "Bytes per EC2 instance and Name tag of the interface that logged them.",
+        query: "traffic_by_instance",
+        top: true,
+        chart: "chart-instance-traffic",
+        labels: &["eni_name", "eni_instance_id"],
+        sep: " ",
+        value: "total_bytes",
+        unit: Unit::Bytes,
+    },
+];
+
+/// Whether the view `flows` has the interface attribution columns the
+/// [`ATTRIBUTION_SECTIONS`] need.
+fn has_attribution(engine: &Engine) -> Result<bool, QueryError> {
+    let schema = engine.run("SELECT * FROM flows LIMIT 0", &mut |_| Ok(()))?;
+    Ok(["eni_security_groups", "eni_instance_id", "eni_name"]
+        .iter()
+        .all(|c| schema.index_of(c).is_ok()))
+}
 
 /// Runs one of the [`BAR_SECTIONS`] (with `top_p` if it takes the report's `top`) and draws it.
 fn bar_section(

@@ -2,7 +2,8 @@
 """Regenerates the query test set (run from this folder): flows from ../shared/bench/genflows.py
 (all 40 v2-v8 fields, and Transit Gateway), plus hot.log, a hand-shaped default-layout file with
 patterns the canned queries and alert rules look for (a scanner, a heavy talker, SSH/RDP from the
-internet, a SKIPDATA gap)."""
+internet, a fan-out, a SKIPDATA gap). inventory.json (written by hand) describes its interfaces
+(instances, Name tags, security groups) for --eni-inventory."""
 import subprocess
 import sys
 
@@ -32,6 +33,10 @@ add(ENI_DB, ADMIN, DB, 51516, 3389, 6, 35, 7000, T0 + 180, "ACCEPT")
 for i in range(20):
     add(ENI_DB, WEB, DB, 33000 + i, 5432, 6, 20, 4000 + i, T0 + i * 90, "ACCEPT")
 add(ENI_DB, WEB, DB, 33100, 6379, 6, 3, 180, T0 + 300, "REJECT")
+# a host sweeping its neighbours for SMB: 30 addresses within 90 seconds (a fan-out)
+APP, ENI_APP = "10.0.3.30", "eni-0a1b2c3d4e5f60003"
+for i in range(30):
+    add(ENI_APP, APP, f"10.0.3.{100 + i}", 49152 + i, 445, 6, 2, 120, T0 + 600 + i * 3, "ACCEPT")
 # UDP and ICMP
 add(ENI_WEB, WEB, "10.0.0.2", 53001, 53, 17, 2, 120, T0 + 30, "ACCEPT")
 add(ENI_WEB, "10.0.0.5", WEB, 0, 0, 1, 4, 336, T0 + 40, "ACCEPT")
