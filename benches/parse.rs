@@ -1,6 +1,7 @@
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 //! Criterion benchmarks: parse-to-Arrow on one thread (bytes/s) and end-to-end convert
-//! (parallel parse + Parquet) on seeded, generated flow logs. Each asserts its row count.
+//! (parallel parse + Parquet) on seeded, generated flow logs, each asserting its row count; and
+//! the attribution lookups (ns per address).
 
 use std::io::Write;
 
@@ -150,5 +151,87 @@ fn convert_end_to_end(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, parse_single_thread, convert_end_to_end);
+/// Attribution lookups, per address (`Throughput::Elements`): the ip-ranges table at the size of
+/// AWS's file (9,000 IPv4 and 2,500 IPv6 prefixes, nested and repeated like AWS's), and the
+/// inventory's address map (10,000 interfaces); addresses half inside, half outside.
+fn attribution_lookups(c: &mut Criterion) {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    use vpcflow::enrich::inventory::{Inventory, SnapshotFile};
+    use vpcflow::enrich::ip_ranges::AwsIpRanges;
+    let mut rng = Rng(11);
+    let mut v4 = Vec::new();
+    for i in 0..9000 {
+        let a = Ipv4Addr::from((rng.next() as u32) & 0xffff_ff00);
+        let len = [16, 20, 22, 24][i % 4];
+        let net = u32::from(a) & (u32::MAX << (32 - len));
+        let service = ["AMAZON", "EC2", "S3"][i % 3];
+        v4.push(format!(
+            r#"{{"ip_prefix": "{}/{len}", "region": "us-east-1", "service": "{service}"}}"#,
+            Ipv4Addr::from(net)
+        ));
+    }
+    let v6: Vec<String> = (0..2500)
+        .map(|_| {
+            let a = Ipv6Addr::from(u128::from(rng.next()) << 64 & !((1u128 << 80) - 1));
+            format!(r#"{{"ipv6_prefix": "{a}/48", "region": "eu-west-1", "service": "EC2"}}"#)
+        })
+        .collect();
+    let doc = format!(
+        r#"{{"prefixes": [{}], "ipv6_prefixes": [{}]}}"#,
+        v4.join(","),
+        v6.join(",")
+    );
+    let ranges = AwsIpRanges::parse("bench", doc.as_bytes()).unwrap();
+    let probes: Vec<IpAddr> = (0..4096)
+        .map(|_| IpAddr::V4(Ipv4Addr::from(rng.next() as u32)))
+        .collect();
+    let mut g = c.benchmark_group("attribution_lookup");
+    g.throughput(Throughput::Elements(probes.len() as u64));
+    g.bench_function("ip_ranges_ipv4", |b| {
+        b.iter(|| {
+            probes
+                .iter()
+                .filter(|&&ip| ranges.lookup_index(ip).is_some())
+                .count()
+        })
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("enis.json");
+    let nics: Vec<String> = (0..10_000u32)
+        .map(|i| {
+            format!(
+                r#"{{"NetworkInterfaceId": "eni-{i:017x}", "VpcId": "vpc-1", "PrivateIpAddress": "{}"}}"#,
+                Ipv4Addr::from(0x0a00_0000 | (i * 2))
+            )
+        })
+        .collect();
+    std::fs::write(
+        &path,
+        format!(r#"{{"NetworkInterfaces": [{}]}}"#, nics.join(",")),
+    )
+    .unwrap();
+    let inv = Inventory::load(&[SnapshotFile {
+        path,
+        time: Some(0),
+    }])
+    .unwrap();
+    let held: Vec<IpAddr> = (0..4096u32)
+        .map(|_| IpAddr::V4(Ipv4Addr::from(0x0a00_0000 | rng.below(20_000) as u32)))
+        .collect();
+    g.bench_function("inventory_address", |b| {
+        b.iter(|| {
+            held.iter()
+                .filter(|&&ip| inv.holder_index(ip, Some(5), || None).is_some())
+                .count()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    parse_single_thread,
+    convert_end_to_end,
+    attribution_lookups
+);
 criterion_main!(benches);

@@ -170,10 +170,7 @@ fn dedup_keeps_the_first_of_each_observation_whatever_the_threads_chunks_and_mem
             _ => continue,
         }
         r.insert("version".into(), Some("3".into()));
-        r.insert(
-            "vpc_id".into(),
-            Some(format!("vpc-{}", rng.below(2))),
-        );
+        r.insert("vpc_id".into(), Some(format!("vpc-{}", rng.below(2))));
         r.insert("tcp_flags".into(), Some(rng.below(4).to_string()));
         b.push(r);
     }
@@ -184,7 +181,11 @@ fn dedup_keeps_the_first_of_each_observation_whatever_the_threads_chunks_and_mem
         r.insert("tcp_flags".into(), None);
         b.push(r);
     }
-    let custom: Vec<&str> = DEFAULT.iter().copied().chain(["vpc-id", "tcp-flags"]).collect();
+    let custom: Vec<&str> = DEFAULT
+        .iter()
+        .copied()
+        .chain(["vpc-id", "tcp-flags"])
+        .collect();
     let write = |name: &str, fields: &[&str], records: &[Record]| {
         let mut text = fields.join(" ") + "\n";
         for r in records {
@@ -212,7 +213,10 @@ fn dedup_keeps_the_first_of_each_observation_whatever_the_threads_chunks_and_mem
         }
     }
     let duplicates = (a.len() + b.len() - want.len()) as u64;
-    assert!(duplicates > 1500 && want.len() > 3000, "a weak test: {duplicates} repeats");
+    assert!(
+        duplicates > 1500 && want.len() > 3000,
+        "a weak test: {duplicates} repeats"
+    );
 
     let mut outputs = Vec::new();
     for (threads, chunk, keys) in [
@@ -221,19 +225,37 @@ fn dedup_keeps_the_first_of_each_observation_whatever_the_threads_chunks_and_mem
         ("2", "1048576", "50"),
         ("1", "777", "1"),
     ] {
-        let stats = dir.path().join(format!("stats-{threads}-{chunk}-{keys}.json"));
+        let stats = dir
+            .path()
+            .join(format!("stats-{threads}-{chunk}-{keys}.json"));
         let o = Command::new(env!("CARGO_BIN_EXE_vpcflow"))
-            .args(["convert", &pa, &pb, "--dedup", "-o", "-", "--to", "ndjson", "-q"])
-            .args(["--threads", threads, "--chunk-bytes", chunk, "--dedup-keys", keys])
+            .args([
+                "convert", &pa, &pb, "--dedup", "-o", "-", "--to", "ndjson", "-q",
+            ])
+            .args([
+                "--threads",
+                threads,
+                "--chunk-bytes",
+                chunk,
+                "--dedup-keys",
+                keys,
+            ])
             .arg("--stats")
             .arg(&stats)
             .output()
             .unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         let got = rows(&o.stdout);
-        assert_eq!(got.len(), want.len(), "threads {threads} chunk {chunk} keys {keys}");
+        assert_eq!(
+            got.len(),
+            want.len(),
+            "threads {threads} chunk {chunk} keys {keys}"
+        );
         for (i, (g, w)) in got.iter().zip(&want).enumerate() {
-            assert_eq!(g, w, "row {i} (threads {threads} chunk {chunk} keys {keys})");
+            assert_eq!(
+                g, w,
+                "row {i} (threads {threads} chunk {chunk} keys {keys})"
+            );
         }
         let s: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();

@@ -10,7 +10,6 @@ use anyhow::Result;
 use vpcflow::present::mail::{Mail, Mailer, SmtpUrl};
 use vpcflow::present::results::{ResultFormat, ResultWriter};
 use vpcflow::query::alert::{self, KEPT_ROWS, Outcome, Rule};
-use vpcflow::query::canned;
 use vpcflow::query::{Engine, QueryError, QueryOptions};
 
 use crate::app::messages::{EXIT_FAILED, EXIT_FIRED, error, info, usage};
@@ -64,20 +63,20 @@ pub fn run(args: &AlertArgs) -> Result<ExitCode> {
             // `--rule all` without an inventory: the rules about attribution columns can't run,
             // which is no fault of the data; a rule named on its own still fails.
             Err(QueryError::MissingColumn { column, .. })
-                if from_all && canned::attribution_flag(&column).is_some() =>
+                if from_all && vpcflow::enrich::attribution::flag_for(&column).is_some() =>
             {
                 info(format_args!(
                     "rule {name}: skipped: it needs column `{column}`, which {} adds",
-                    canned::attribution_flag(&column).unwrap_or_default()
+                    vpcflow::enrich::attribution::flag_for(&column).unwrap_or_default()
                 ));
             }
             Err(QueryError::MissingColumn { column, .. })
-                if canned::attribution_flag(&column).is_some() =>
+                if vpcflow::enrich::attribution::flag_for(&column).is_some() =>
             {
                 errors += 1;
                 error(format_args!(
                     "rule {name}: it needs column `{column}`, which only {} adds to the flows",
-                    canned::attribution_flag(&column).unwrap_or_default()
+                    vpcflow::enrich::attribution::flag_for(&column).unwrap_or_default()
                 ));
             }
             Err(e) => {

@@ -59,6 +59,18 @@ pub const AWS_COLUMNS: [&str; 4] = [
 /// The columns an attribution reads.
 pub const INPUT_COLUMNS: [&str; 5] = ["interface_id", "srcaddr", "dstaddr", "start", "vpc_id"];
 
+/// The flag that adds `column`, if it is an attribution column (for messages about a query
+/// that needs one).
+pub fn flag_for(column: &str) -> Option<&'static str> {
+    if ENI_COLUMNS.contains(&column) || HOLDER_COLUMNS.contains(&column) {
+        Some("--eni-inventory")
+    } else if AWS_COLUMNS.contains(&column) {
+        Some("--aws-ip-ranges")
+    } else {
+        None
+    }
+}
+
 /// The type of `eni_security_groups`.
 pub fn groups_type() -> DataType {
     DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true)))
@@ -370,4 +382,83 @@ fn range_indexes(r: &AwsIpRanges, inp: &Inputs) -> (UInt32Array, UInt32Array) {
             .collect()
     };
     (at(&inp.srcaddr), at(&inp.dstaddr))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::enrich::inventory::SnapshotFile;
+
+    #[test]
+    fn columns_name_their_flag() {
+        for c in ENI_COLUMNS.iter().chain(&HOLDER_COLUMNS) {
+            assert_eq!(flag_for(c), Some("--eni-inventory"));
+        }
+        for c in AWS_COLUMNS {
+            assert_eq!(flag_for(c), Some("--aws-ip-ranges"));
+        }
+        assert_eq!(flag_for("flow_direction"), None);
+    }
+
+    #[test]
+    fn a_batch_gains_the_columns_replacing_stale_ones_and_null_where_inputs_lack() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("enis.json");
+        std::fs::write(
+            &path,
+            r#"{"NetworkInterfaces": [{"NetworkInterfaceId": "eni-1", "VpcId": "vpc-1",
+                "Groups": [{"GroupId": "sg-1"}, {"GroupId": "sg-2"}],
+                "TagSet": [{"Key": "Name", "Value": "web"}], "PrivateIpAddress": "10.0.0.5"}]}"#,
+        )
+        .unwrap();
+        let inv = Inventory::load(&[SnapshotFile {
+            path,
+            time: Some(0),
+        }])
+        .unwrap();
+        let a = Attribution::new(Some(inv), None);
+        // A batch that already has a stale `eni_name` and lacks `start` and `dstaddr`.
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("interface_id", DataType::Utf8, true),
+            Field::new("srcaddr", DataType::Utf8, true),
+            Field::new("eni_name", DataType::Utf8, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from(vec![Some("eni-1"), Some("eni-9"), None])),
+                Arc::new(StringArray::from(vec![Some("10.0.0.5"), Some("bad"), None])),
+                Arc::new(StringArray::from(vec![Some("stale"); 3])),
+            ],
+        )
+        .unwrap();
+        let out_schema = a.extend_schema(&schema);
+        let names: Vec<&str> = out_schema
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
+        assert_eq!(names[..2], ["interface_id", "srcaddr"]);
+        assert_eq!(names.len(), 2 + 7 + 4);
+        let out = a.apply(&batch, &out_schema).unwrap();
+        let text = |name: &str| -> Vec<Option<String>> {
+            let c = out.column_by_name(name).unwrap();
+            let c = c.as_string::<i32>();
+            c.iter().map(|v| v.map(str::to_string)).collect()
+        };
+        assert_eq!(text("eni_name"), [Some("web".into()), None, None]);
+        assert_eq!(text("src_eni_id"), [Some("eni-1".into()), None, None]);
+        assert_eq!(text("dst_eni_id"), [None, None, None]);
+        let groups = out.column_by_name("eni_security_groups").unwrap();
+        let groups = groups.as_list::<i32>();
+        assert_eq!(
+            groups
+                .value(0)
+                .as_string::<i32>()
+                .iter()
+                .collect::<Vec<_>>(),
+            [Some("sg-1"), Some("sg-2")]
+        );
+        assert!(groups.is_null(1) && groups.is_null(2));
+    }
 }

@@ -164,10 +164,13 @@ pub struct PrefixTable {
     v6: Ranges,
 }
 
-/// Sorted range starts and, for each, the value index covering it (`NONE`: none).
+/// Sorted range starts and, for each, the value index covering it (`NONE`: none). IPv4 starts
+/// are also kept as `u32`, a quarter of the memory to search (AWS's 9,000 IPv4 prefixes then
+/// fit in the L1/L2 caches).
 #[derive(Debug, Clone, Default)]
 struct Ranges {
     starts: Vec<u128>,
+    starts32: Vec<u32>,
     values: Vec<u32>,
 }
 
@@ -178,16 +181,28 @@ impl PrefixTable {
     /// prefix, the first one wins: order them by preference.
     pub fn new(entries: &[(Prefix, u32)]) -> PrefixTable {
         let (v4, v6): (Vec<_>, Vec<_>) = entries.iter().partition(|(p, _)| p.addr.is_ipv4());
+        let mut v4 = Ranges::build(v4);
+        v4.starts32 = v4.starts.iter().map(|&s| s as u32).collect();
         PrefixTable {
-            v4: Ranges::build(v4),
+            v4,
             v6: Ranges::build(v6),
         }
     }
 
     /// The value of the longest prefix containing `ip`.
     pub fn lookup(&self, ip: IpAddr) -> Option<u32> {
-        let r = if ip.is_ipv4() { &self.v4 } else { &self.v6 };
-        r.lookup(to_bits(ip))
+        let (r, i) = match ip {
+            IpAddr::V4(a) => {
+                let x = u32::from(a);
+                (&self.v4, self.v4.starts32.partition_point(|&s| s <= x))
+            }
+            IpAddr::V6(a) => {
+                let x = u128::from(a);
+                (&self.v6, self.v6.starts.partition_point(|&s| s <= x))
+            }
+        };
+        let v = *r.values.get(i.checked_sub(1)?)?;
+        (v != NONE).then_some(v)
     }
 
     /// Whether the table is empty.
@@ -267,12 +282,6 @@ impl Ranges {
             self.starts.pop();
             self.values.pop();
         }
-    }
-
-    fn lookup(&self, x: u128) -> Option<u32> {
-        let i = self.starts.partition_point(|&s| s <= x);
-        let v = *self.values.get(i.checked_sub(1)?)?;
-        (v != NONE).then_some(v)
     }
 }
 

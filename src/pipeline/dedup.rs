@@ -324,7 +324,10 @@ mod tests {
         Arc::new(Schema::new(f))
     }
 
-    fn batch(rows: &[(i32, Option<&str>, &str, i64, i64, Option<&str>)]) -> RecordBatch {
+    /// version, interface_id, srcaddr, packets, start, vpc_id.
+    type Row<'a> = (i32, Option<&'a str>, &'a str, i64, i64, Option<&'a str>);
+
+    fn batch(rows: &[Row<'_>]) -> RecordBatch {
         RecordBatch::try_new(
             schema(true),
             vec![
@@ -379,7 +382,7 @@ mod tests {
     fn a_tiny_budget_sets_windows_aside_and_finds_the_same_repeats() {
         // Rows spread over 40 windows, then the same rows again in reverse order, with a few
         // new ones: every repeat is found whatever the budget.
-        let rows: Vec<(i32, Option<&str>, &str, i64, i64, Option<&str>)> = (0..400)
+        let rows: Vec<Row<'_>> = (0..400)
             .map(|i| {
                 (
                     2,

@@ -357,7 +357,7 @@ fn section(
         Ok(t) if t.rows() == 0 => Err("No rows: nothing of this kind in the data.".to_string()),
         Ok(t) => Ok((draw(&t), t)),
         Err(QueryError::MissingColumn { column, .. }) => {
-            Err(match canned::attribution_flag(&column) {
+            Err(match crate::enrich::attribution::flag_for(&column) {
                 Some(flag) => format!(
                     "Not in these flows: this summary needs column `{column}`, which {flag} adds (run the report with it)."
                 ),

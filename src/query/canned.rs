@@ -301,21 +301,6 @@ impl QueryFile {
     }
 }
 
-/// The flag that adds `column` to the view `flows`, when it is one of the attribution columns
-/// ([`crate::enrich::attribution`]): `--eni-inventory` for the interface and address-holder
-/// columns, `--aws-ip-ranges` for the AWS service and region columns. A query naming such a
-/// column fails without the flag; messages about the missing column name the flag.
-pub fn attribution_flag(column: &str) -> Option<&'static str> {
-    use crate::enrich::attribution::{AWS_COLUMNS, ENI_COLUMNS, HOLDER_COLUMNS};
-    if ENI_COLUMNS.contains(&column) || HOLDER_COLUMNS.contains(&column) {
-        Some("--eni-inventory")
-    } else if AWS_COLUMNS.contains(&column) {
-        Some("--aws-ip-ranges")
-    } else {
-        None
-    }
-}
-
 /// Every canned query, parsed.
 pub fn canned() -> Vec<QueryFile> {
     parse_all(CANNED)
@@ -435,17 +420,6 @@ mod tests {
             let e = QueryFile::parse("t", text).unwrap_err().0;
             assert!(e.contains(why), "{text}: {e}");
         }
-    }
-
-    #[test]
-    fn attribution_columns_name_their_flag() {
-        assert_eq!(
-            attribution_flag("eni_security_groups"),
-            Some("--eni-inventory")
-        );
-        assert_eq!(attribution_flag("dst_instance_id"), Some("--eni-inventory"));
-        assert_eq!(attribution_flag("src_aws_service"), Some("--aws-ip-ranges"));
-        assert_eq!(attribution_flag("flow_direction"), None);
     }
 
     #[test]

@@ -97,13 +97,23 @@ impl fmt::Display for QueryError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             QueryError::Input(s) | QueryError::Usage(s) => f.write_str(s),
-            QueryError::MissingColumn { column, available } => write!(
-                f,
-                "the query needs column `{column}`, which these flows don't have (their flow log \
-                 format has no {} field); columns present: {}",
-                column.replace('_', "-"),
-                available.join(", ")
-            ),
+            QueryError::MissingColumn { column, available } => {
+                match crate::enrich::attribution::flag_for(column) {
+                    Some(flag) => write!(
+                        f,
+                        "the query needs column `{column}`, which {flag} adds (give it the \
+                         file); columns present: {}",
+                        available.join(", ")
+                    ),
+                    None => write!(
+                        f,
+                        "the query needs column `{column}`, which these flows don't have (their \
+                         flow log format has no {} field); columns present: {}",
+                        column.replace('_', "-"),
+                        available.join(", ")
+                    ),
+                }
+            }
             QueryError::Sql(e) => write!(f, "{e}"),
             QueryError::Output(e) => write!(f, "writing the results: {e}"),
         }
