@@ -121,6 +121,8 @@ pub struct Inputs {
     dstaddr: Option<StringArray>,
     start: Option<Int64Array>,
     vpc_id: Option<StringArray>,
+    /// `srcaddr` and `dstaddr` parsed, once for all the groups that need them.
+    parsed: std::sync::OnceLock<[Vec<Option<IpAddr>>; 2]>,
 }
 
 impl Inputs {
@@ -149,6 +151,7 @@ impl Inputs {
                 })
                 .transpose()?,
             vpc_id: text(vpc_id)?,
+            parsed: std::sync::OnceLock::new(),
         })
     }
 
@@ -169,8 +172,15 @@ impl Inputs {
             .map(|a| a.value(i))
     }
 
-    fn addr(a: &Option<StringArray>, i: usize) -> Option<IpAddr> {
-        Inputs::text(a, i).and_then(parse_addr)
+    /// The source and destination addresses, parsed (none where null or not an address).
+    fn addresses(&self) -> &[Vec<Option<IpAddr>>; 2] {
+        self.parsed.get_or_init(|| {
+            [&self.srcaddr, &self.dstaddr].map(|a| {
+                (0..self.rows)
+                    .map(|i| Inputs::text(a, i).and_then(parse_addr))
+                    .collect()
+            })
+        })
     }
 }
 
@@ -341,17 +351,32 @@ impl Attribution {
     }
 }
 
-/// Per row, the inventory entry of the record's interface.
+/// Per row, the inventory entry of the record's interface. Records of one interface often come
+/// in runs: a row like the previous one (same interface, same snapshot in effect) reuses its
+/// answer.
 fn interface_indexes(inv: &Inventory, inp: &Inputs) -> UInt32Array {
+    let mut last: Option<(&str, Option<u32>, Option<u32>)> = None;
     (0..inp.rows)
         .map(|i| {
-            Inputs::text(&inp.interface_id, i).and_then(|id| inv.interface_index(id, inp.start(i)))
+            let id = Inputs::text(&inp.interface_id, i)?;
+            let at = inp.start(i);
+            let snapshot = inv.snapshot_at(at);
+            if let Some((l, s, found)) = last
+                && l == id
+                && s == snapshot
+            {
+                return found;
+            }
+            let found = inv.interface_index(id, at);
+            last = Some((id, snapshot, found));
+            found
         })
         .collect()
 }
 
 /// Per row, the inventory entries holding the source and destination addresses.
 fn holder_indexes(inv: &Inventory, inp: &Inputs) -> (UInt32Array, UInt32Array) {
+    let [srcs, dsts] = inp.addresses();
     let mut src = Vec::with_capacity(inp.rows);
     let mut dst = Vec::with_capacity(inp.rows);
     for i in 0..inp.rows {
@@ -365,23 +390,21 @@ fn holder_indexes(inv: &Inventory, inp: &Inputs) -> (UInt32Array, UInt32Array) {
                     .and_then(|e| e.vpc_id.as_deref())
             })
         };
-        let held = |a: &Option<StringArray>| {
-            Inputs::addr(a, i).and_then(|ip| inv.holder_index(ip, at, vpc))
-        };
-        src.push(held(&inp.srcaddr));
-        dst.push(held(&inp.dstaddr));
+        src.push(srcs[i].and_then(|ip| inv.holder_index(ip, at, vpc)));
+        dst.push(dsts[i].and_then(|ip| inv.holder_index(ip, at, vpc)));
     }
     (src.into(), dst.into())
 }
 
 /// Per row, the ip-ranges entries of the source and destination addresses.
 fn range_indexes(r: &AwsIpRanges, inp: &Inputs) -> (UInt32Array, UInt32Array) {
-    let at = |a: &Option<StringArray>| -> UInt32Array {
-        (0..inp.rows)
-            .map(|i| Inputs::addr(a, i).and_then(|ip| r.lookup_index(ip)))
+    let [srcs, dsts] = inp.addresses();
+    let at = |a: &[Option<IpAddr>]| -> UInt32Array {
+        a.iter()
+            .map(|ip| ip.and_then(|ip| r.lookup_index(ip)))
             .collect()
     };
-    (at(&inp.srcaddr), at(&inp.dstaddr))
+    (at(srcs), at(dsts))
 }
 
 #[cfg(test)]

@@ -182,7 +182,13 @@ impl PrefixTable {
     pub fn new(entries: &[(Prefix, u32)]) -> PrefixTable {
         let (v4, v6): (Vec<_>, Vec<_>) = entries.iter().partition(|(p, _)| p.addr.is_ipv4());
         let mut v4 = Ranges::build(v4);
-        v4.starts32 = v4.starts.iter().map(|&s| s as u32).collect();
+        // The range after 255.255.255.255 (if any) starts past the IPv4 space: no address
+        // reaches it.
+        v4.starts32 = v4
+            .starts
+            .iter()
+            .map_while(|&s| u32::try_from(s).ok())
+            .collect();
         PrefixTable {
             v4,
             v6: Ranges::build(v6),
