@@ -22,6 +22,7 @@ use arrow::array::{Array, ArrayRef, BooleanArray, Int32Array, Int64Array, String
 use arrow::compute::filter_record_batch;
 use arrow::datatypes::Schema;
 use arrow::record_batch::RecordBatch;
+use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::{BufReader, BufWriter, Read, Write};
@@ -168,25 +169,35 @@ impl Dedup {
         let start = self
             .start
             .and_then(|i| batch.column(i).as_any().downcast_ref::<Int64Array>());
+        // The identities are hashed in parallel (on rayon's global pool, which the encoders
+        // share); only the set lookups are sequential, in input order.
+        let (identity, all) = (&self.identity, &self.all);
+        let (interface, attachment) = (self.interface, self.attachment);
+        let keys: Vec<(i64, u128)> = (0..batch.num_rows())
+            .into_par_iter()
+            .with_min_len(1024)
+            .map(|r| {
+                let observed = valid(interface, r) || valid(attachment, r);
+                let fields = if observed { identity } else { all };
+                let mut key = [0u64; 2];
+                for (k, seed) in key.iter_mut().zip([0x5eed_0001u64, 0x5eed_0002]) {
+                    let mut h = DefaultHasher::new();
+                    (seed, observed).hash(&mut h);
+                    for &i in fields {
+                        cols[i].hash(r, &mut h);
+                    }
+                    *k = h.finish();
+                }
+                let window = match start {
+                    Some(s) if s.is_valid(r) => s.value(r).div_euclid(WINDOW_SECONDS),
+                    _ => i64::MIN,
+                };
+                (window, (u128::from(key[0]) << 64) | u128::from(key[1]))
+            })
+            .collect();
         let mut keep = Vec::with_capacity(batch.num_rows());
         let mut dropped = 0u64;
-        for r in 0..batch.num_rows() {
-            let observed = valid(self.interface, r) || valid(self.attachment, r);
-            let fields = if observed { &self.identity } else { &self.all };
-            let mut key = [0u64; 2];
-            for (k, seed) in key.iter_mut().zip([0x5eed_0001u64, 0x5eed_0002]) {
-                let mut h = DefaultHasher::new();
-                (seed, observed).hash(&mut h);
-                for &i in fields {
-                    cols[i].hash(r, &mut h);
-                }
-                *k = h.finish();
-            }
-            let key = (u128::from(key[0]) << 64) | u128::from(key[1]);
-            let window = match start {
-                Some(s) if s.is_valid(r) => s.value(r).div_euclid(WINDOW_SECONDS),
-                _ => i64::MIN,
-            };
+        for (window, key) in keys {
             let fresh = self.insert(window, key)?;
             if !fresh {
                 dropped += 1;
