@@ -248,3 +248,104 @@ fn es_template_maps_every_field_of_elastics_table_with_its_type() {
         .collect();
     assert!(wrong.is_empty(), "{wrong:#?}");
 }
+
+#[test]
+fn attribution_lands_in_ecs_homes_and_aws_vpcflow_and_fits_the_template() {
+    // hot.log's interfaces from the query test inventory, and a small ip-ranges file; the ECS
+    // documents are compared with the same conversion's flat NDJSON, row by row.
+    let dir = tempfile::tempdir().unwrap();
+    let ranges = dir.path().join("ip-ranges.json");
+    std::fs::write(
+        &ranges,
+        r#"{"prefixes": [{"ip_prefix": "198.51.100.0/24", "region": "us-east-1", "service": "AMAZON"},
+                         {"ip_prefix": "10.0.0.0/8", "region": "eu-west-1", "service": "EC2"}],
+            "ipv6_prefixes": []}"#,
+    )
+    .unwrap();
+    let log = common::testdata("query").join("logs").join("hot.log");
+    let inventory = common::testdata("query").join("inventory.json");
+    let run = |to: &str| {
+        let o = common::vpcflow(&[
+            "convert",
+            log.to_str().unwrap(),
+            "--eni-inventory",
+            inventory.to_str().unwrap(),
+            "--aws-ip-ranges",
+            ranges.to_str().unwrap(),
+            "--to",
+            to,
+            "-o",
+            "-",
+            "-q",
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let (docs, flat) = (run("ecs"), run("ndjson"));
+    assert_eq!(docs.len(), flat.len());
+    let o = common::vpcflow(&["es-template"]);
+    let template: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let props = &template["template"]["mappings"]["properties"];
+    let (mut named, mut hosts_seen) = (0, 0);
+    for (doc, row) in docs.iter().zip(&flat) {
+        let mut seen = 0;
+        walk(doc, &mut Vec::new(), props, &mut seen);
+        let v = &doc["aws"]["vpcflow"];
+        for c in [
+            "eni_type",
+            "eni_description",
+            "eni_name",
+            "eni_instance_id",
+            "eni_security_groups",
+            "eni_subnet_id",
+            "eni_vpc_id",
+            "src_eni_id",
+            "dst_eni_id",
+            "src_instance_id",
+            "dst_instance_id",
+            "src_aws_service",
+            "src_aws_region",
+            "dst_aws_service",
+            "dst_aws_region",
+        ] {
+            // Null columns leave their field out; the rest keep their value and JSON type.
+            match &row[c] {
+                Value::Null => assert!(v.get(c).is_none(), "{c} in {doc}"),
+                value => assert_eq!(&v[c], value, "{c}"),
+            }
+        }
+        // hot.log is v2: no instance-id field, so the interface's instance is the flow's.
+        assert_eq!(
+            doc["cloud"]["instance"]["id"].as_str(),
+            row["eni_instance_id"].as_str()
+        );
+        let mut want: Vec<&str> = Vec::new();
+        for c in [
+            "eni_name",
+            "eni_instance_id",
+            "src_instance_id",
+            "dst_instance_id",
+        ] {
+            if let Some(h) = row[c].as_str()
+                && !want.contains(&h)
+            {
+                want.push(h);
+            }
+        }
+        let got: Vec<&str> = doc["related"]["hosts"]
+            .as_array()
+            .map(|a| a.iter().map(|h| h.as_str().unwrap()).collect())
+            .unwrap_or_default();
+        assert_eq!(got, want);
+        named += usize::from(row["eni_name"].is_string());
+        hosts_seen += usize::from(!got.is_empty());
+    }
+    assert!(
+        named > 10 && hosts_seen > 10,
+        "{named} {hosts_seen}: a weak test"
+    );
+}
