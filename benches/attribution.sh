@@ -10,6 +10,7 @@
 #   BENCH_DATA  folder of the generated inputs (default /tmp/vpcflow-bench); default-5m.log is
 #               generated there if missing (RECORDS=1000000 makes a 1M-record file instead)
 #   VPCFLOW     binary to time (default target/release/vpcflow of this repo)
+#   FORMAT      genflows.py layout: default (14 fields) or all (the 40-field layout)
 #   RUNS        timed runs of each variant (default 3)
 #   THREADS     --threads (default 2)
 #
@@ -26,17 +27,23 @@ DATA="${BENCH_DATA:-/tmp/vpcflow-bench}"
 RUNS="${RUNS:-3}"
 THREADS="${THREADS:-2}"
 RECORDS="${RECORDS:-5000000}"
+FORMAT="${FORMAT:-default}"
 
 die() { echo "attribution.sh: $*" >&2; exit 1; }
 [ -x "$BIN" ] || die "no binary at $BIN (cargo build --release --features cluster, or set VPCFLOW)"
 [ -x /usr/bin/time ] || die "needs /usr/bin/time (apt-get install time)"
 
 mkdir -p "$DATA"
-if [ "$RECORDS" = 5000000 ]; then name=default-5m.log; else name="default-$RECORDS.log"; fi
+case "$FORMAT/$RECORDS" in
+    default/5000000) name=default-5m.log ;;
+    all/1000000) name=all-1m.log ;;
+    *) name="$FORMAT-$RECORDS.log" ;;
+esac
 IN="$DATA/$name"
 if [ ! -f "$IN" ] || [ "$(wc -l <"$IN")" -ne $((RECORDS + 1)) ]; then
     echo "attribution.sh: generating $IN" >&2
-    python3 "$SHARED/genflows.py" --format default --records "$RECORDS" --seed 1 --out "$IN.tmp.$$"
+    seed=1; [ "$FORMAT" = all ] && seed=2
+    python3 "$SHARED/genflows.py" --format "$FORMAT" --records "$RECORDS" --seed "$seed" --out "$IN.tmp.$$"
     mv "$IN.tmp.$$" "$IN"
 fi
 
