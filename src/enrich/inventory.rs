@@ -75,6 +75,51 @@ pub struct SnapshotFile {
 /// `(snapshot, interface)` indexes.
 type Holding = (u32, u32);
 
+/// Adds `holding` to `held` (several holdings go to `many`).
+fn add_holding(many: &mut Vec<Vec<Holding>>, held: &mut Held, holding: Holding) {
+    match *held {
+        Held::None => *held = Held::One(holding),
+        Held::One(h) if h == holding => {}
+        Held::One(h) => {
+            many.push(vec![h, holding]);
+            *held = Held::Many(many.len() as u32 - 1);
+        }
+        Held::Many(i) => {
+            let list = &mut many[i as usize];
+            if !list.contains(&holding) {
+                list.push(holding);
+            }
+        }
+    }
+}
+
+/// An interface id as AWS writes it (`eni-` and up to 30 lowercase hex digits) as a number
+/// (the digits' value and their count), else none.
+fn id_key(id: &str) -> Option<u128> {
+    let hex = id.strip_prefix("eni-")?;
+    if hex.is_empty() || hex.len() > 30 {
+        return None;
+    }
+    let mut v = 0u128;
+    for b in hex.bytes() {
+        let d = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            _ => return None,
+        };
+        v = v << 4 | u128::from(d);
+    }
+    Some(v | (hex.len() as u128) << 120)
+}
+
+/// Who holds an address or id: one holding in place, or several in [`Inventory::many`].
+#[derive(Debug, Clone, Copy)]
+enum Held {
+    None,
+    One(Holding),
+    Many(u32),
+}
+
 /// A multiply-rotate hash over 8-byte words (as rustc's FxHash), for the lookup maps: several
 /// times cheaper than the standard hash on short keys. Only the inventory inserts keys, so input
 /// lines can't make chains longer.
@@ -114,6 +159,15 @@ impl std::hash::Hasher for WordHasher {
         }
     }
     #[inline]
+    fn write_u32(&mut self, v: u32) {
+        self.add(u64::from(v));
+    }
+    #[inline]
+    fn write_u128(&mut self, v: u128) {
+        self.add(v as u64);
+        self.add((v >> 64) as u64);
+    }
+    #[inline]
     fn write_u8(&mut self, v: u8) {
         self.add(u64::from(v));
     }
@@ -142,9 +196,15 @@ pub struct Inventory {
     snapshots: Vec<Snapshot>,
     enis: Vec<Eni>,
     /// Each interface id's entries, in snapshot order.
-    by_id: HashMap<Arc<str>, Vec<Holding>, WordHash>,
-    /// Each exact address's holders, in snapshot order.
-    by_addr: HashMap<IpAddr, Vec<Holding>, WordHash>,
+    /// (`eni-` and lowercase hex, as AWS writes them, keyed by their value; other ids by text).
+    by_id: HashMap<u128, Held, WordHash>,
+    by_other_id: HashMap<Arc<str>, Held, WordHash>,
+    /// Each exact address's holders, in snapshot order: IPv4 and IPv6 apart, and the usual
+    /// single holder kept in the table itself, so a lookup touches little memory.
+    by_v4: HashMap<u32, Held, WordHash>,
+    by_v6: HashMap<u128, Held, WordHash>,
+    /// Holdings of ids and addresses held more than once (over snapshots, or in several VPCs).
+    many: Vec<Vec<Holding>>,
     /// Per snapshot, the delegated prefixes (values index `delegations`).
     prefixes: Vec<PrefixTable>,
     /// Holders of delegated prefixes (several when private prefixes repeat across VPCs).
@@ -184,15 +244,16 @@ impl Inventory {
             }
             interfaces += 1;
             let e = self.enis.len() as u32;
-            self.by_id
-                .entry(nic.eni.id.clone())
-                .or_default()
-                .push((s, e));
+            let held = match id_key(&nic.eni.id) {
+                Some(k) => self.by_id.entry(k).or_insert(Held::None),
+                None => self
+                    .by_other_id
+                    .entry(nic.eni.id.clone())
+                    .or_insert(Held::None),
+            };
+            add_holding(&mut self.many, held, (s, e));
             for a in nic.addresses {
-                let holders = self.by_addr.entry(a).or_default();
-                if !holders.contains(&(s, e)) {
-                    holders.push((s, e));
-                }
+                self.hold(a, (s, e));
             }
             for p in nic.prefixes {
                 delegated.push((p, e));
@@ -217,6 +278,32 @@ impl Inventory {
             time,
             interfaces,
         });
+    }
+
+    /// Records that `holding` holds address `a`.
+    fn hold(&mut self, a: IpAddr, holding: Holding) {
+        let held = match a {
+            IpAddr::V4(v4) => self.by_v4.entry(u32::from(v4)).or_insert(Held::None),
+            IpAddr::V6(v6) => self.by_v6.entry(u128::from(v6)).or_insert(Held::None),
+        };
+        add_holding(&mut self.many, held, holding);
+    }
+
+    /// The holdings `held` stands for.
+    fn holdings<'a>(&'a self, held: Option<&'a Held>) -> &'a [Holding] {
+        match held {
+            Some(Held::One(h)) => std::slice::from_ref(h),
+            Some(Held::Many(i)) => &self.many[*i as usize],
+            Some(Held::None) | None => &[],
+        }
+    }
+
+    /// The holders of address `ip`, in snapshot order.
+    fn held(&self, ip: IpAddr) -> &[Holding] {
+        self.holdings(match ip {
+            IpAddr::V4(v4) => self.by_v4.get(&u32::from(v4)),
+            IpAddr::V6(v6) => self.by_v6.get(&u128::from(v6)),
+        })
     }
 
     /// The snapshots, in capture order.
@@ -251,7 +338,10 @@ impl Inventory {
     /// The entry of interface `id` when a flow starting at `at` began (an index for
     /// [`Inventory::eni`]).
     pub fn interface_index(&self, id: &str, at: Option<i64>) -> Option<u32> {
-        let list = self.by_id.get(id)?;
+        let list = self.holdings(match id_key(id) {
+            Some(k) => self.by_id.get(&k),
+            None => self.by_other_id.get(id),
+        });
         let pick = match self.in_effect(at) {
             Some(c) => list
                 .iter()
@@ -294,7 +384,7 @@ impl Inventory {
             (None, _) => Some(0),
         }
         .filter(|&n| (n as usize) < self.snapshots.len());
-        let exact = self.by_addr.get(&ip).map_or(&[][..], |l| &l[..]);
+        let exact = self.held(ip);
         for s in current.into_iter().chain(next) {
             let mut held = exact.iter().filter(|&&(h, _)| h == s).map(|&(_, e)| e);
             if let Some(first) = held.next() {
@@ -654,6 +744,22 @@ mod tests {
     }
 
     #[test]
+    fn interface_ids_key_by_value_and_length() {
+        assert_eq!(id_key("eni-0a"), Some(0x0a | 2 << 120));
+        assert_ne!(id_key("eni-0a"), id_key("eni-a"));
+        assert_ne!(id_key("eni-00"), id_key("eni-000"));
+        for other in [
+            "eni-",
+            "eni-0A",
+            "eni-xyz",
+            "i-0a",
+            &format!("eni-{}", "f".repeat(31)),
+        ] {
+            assert_eq!(id_key(other), None, "{other}");
+        }
+    }
+
+    #[test]
     fn capture_times_come_from_names() {
         let day = days_from_civil(2026, 11, 30) * 86_400;
         for (name, want) in [
@@ -731,9 +837,17 @@ mod tests {
                     &["10.0.0.9"],
                     r#","Ipv4Prefixes": [{"Ipv4Prefix": "10.9.0.0/28"}]"#,
                 ),
+                nic("eni-Custom", "vpc-2", &["10.0.0.10"], ""),
             ],
         );
         let inv = Inventory::load(&[SnapshotFile { time: Some(0), ..s }]).unwrap();
+        // An id not in AWS's form is found by its text.
+        assert_eq!(
+            inv.interface("eni-Custom", None).map(|e| &*e.id),
+            Some("eni-Custom")
+        );
+        assert!(inv.interface("eni-custom", None).is_none());
+        assert_eq!(inv.interface("eni-2", None).map(|e| &*e.id), Some("eni-2"));
         let ip: IpAddr = "10.0.0.9".parse().unwrap();
         assert_eq!(
             inv.holder(ip, Some(5), Some("vpc-2")).map(|e| &*e.id),
