@@ -75,9 +75,53 @@ fn is_record_field(name: &str) -> bool {
         && !AWS_COLUMNS.contains(&name)
 }
 
+/// A window's identities. They are hashes already, so the set only folds them with a secret
+/// per-process seed (records can't be made to crowd one bucket) instead of hashing them again.
+type Keys = HashSet<u128, KeySeed>;
+
+/// The seed [`Keys`] folds identities with: random per process.
+#[derive(Clone, Copy)]
+struct KeySeed(u64);
+
+impl Default for KeySeed {
+    fn default() -> Self {
+        static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+        KeySeed(*SEED.get_or_init(|| {
+            use std::hash::BuildHasher;
+            std::collections::hash_map::RandomState::new().hash_one(0x5eedu64)
+        }))
+    }
+}
+
+impl std::hash::BuildHasher for KeySeed {
+    type Hasher = KeyHasher;
+    fn build_hasher(&self) -> KeyHasher {
+        KeyHasher(self.0)
+    }
+}
+
+/// Folds one `u128` identity with the seed.
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u128 keys are hashed; other input still mixes in.
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u128(&mut self, v: u128) {
+        let x = (v as u64 ^ (v >> 64) as u64 ^ self.0).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 = x ^ (x >> 29);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// A set of identities, in memory or set aside.
 enum Window {
-    Held { keys: HashSet<u128>, used: u64 },
+    Held { keys: Keys, used: u64 },
     SetAside(TempPath),
 }
 
@@ -220,7 +264,7 @@ impl Dedup {
             self.read_back(window)?;
         }
         let w = self.windows.entry(window).or_insert_with(|| Window::Held {
-            keys: HashSet::new(),
+            keys: Keys::default(),
             used: tick,
         });
         let Window::Held { keys, used } = w else {
@@ -261,7 +305,7 @@ impl Dedup {
         Ok(())
     }
 
-    fn write_keys(&mut self, window: i64, keys: &HashSet<u128>) -> Result<TempPath, Error> {
+    fn write_keys(&mut self, window: i64, keys: &Keys) -> Result<TempPath, Error> {
         let fail = |what: &str, e: std::io::Error| Error::Write {
             path: "--dedup".into(),
             reason: format!("{what}: {e}"),
@@ -294,7 +338,7 @@ impl Dedup {
         let fail = |e: std::io::Error| Error::io(&p, e);
         let file = std::fs::File::open(&p).map_err(fail)?;
         let len = file.metadata().map_err(fail)?.len() as usize;
-        let mut keys = HashSet::with_capacity(len / 16);
+        let mut keys = Keys::with_capacity_and_hasher(len / 16, KeySeed::default());
         let mut input = BufReader::new(file);
         let mut buf = [0u8; 16];
         for _ in 0..len / 16 {
