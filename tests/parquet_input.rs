@@ -187,3 +187,62 @@ fn wrong_types_and_overflow_fail_that_input_only() {
         assert!(rows.lines().count() >= 4, "{rows}");
     }
 }
+
+#[test]
+fn attributed_parquet_converts_again_with_its_attribution_recomputed_or_left_out() {
+    // Our own Parquet with attribution columns (one of them a list) is an input like any other:
+    // the columns are left out with a warning, and computed again when the run has the files.
+    let dir = tempfile::tempdir().unwrap();
+    let log = common::testdata("query").join("logs").join("hot.log");
+    let inventory = common::testdata("query").join("inventory.json");
+    let (log, inventory) = (log.to_str().unwrap(), inventory.to_str().unwrap());
+    let first = dir.path().join("first.parquet");
+    let again = dir.path().join("again.parquet");
+    let plain = dir.path().join("plain.parquet");
+    let run = |args: &[&str]| {
+        let o = common::vpcflow(args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    run(&[
+        "convert",
+        log,
+        "--eni-inventory",
+        inventory,
+        "-o",
+        first.to_str().unwrap(),
+        "-q",
+    ]);
+    let warned = run(&[
+        "convert",
+        first.to_str().unwrap(),
+        "--eni-inventory",
+        inventory,
+        "-o",
+        again.to_str().unwrap(),
+    ]);
+    assert!(
+        warned.contains("attribution columns") && warned.contains("eni_security_groups"),
+        "{warned}"
+    );
+    let left = run(&[
+        "convert",
+        first.to_str().unwrap(),
+        "-o",
+        plain.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(left.contains("not carried over"), "{left}");
+    let (s1, b1) = common::read_parquet(&first);
+    let (s2, b2) = common::read_parquet(&again);
+    let all =
+        |s, b: &[arrow::record_batch::RecordBatch]| arrow::compute::concat_batches(&s, b).unwrap();
+    assert_eq!(all(s1.clone(), &b1), all(s2, &b2));
+    let (s3, _) = common::read_parquet(&plain);
+    assert!(s3.fields().iter().all(|f| !f.name().starts_with("eni_")));
+    assert!(
+        s1.fields()
+            .iter()
+            .any(|f| f.name() == "eni_security_groups")
+    );
+}

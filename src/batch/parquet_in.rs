@@ -63,12 +63,14 @@ pub fn footer_schema(
         .map_err(|e| bad(format!("Parquet schema: {e}")))
 }
 
-/// Adds a Parquet input's columns to the dataset schema; returns (source column, dataset column
-/// name) pairs.
+/// Adds a Parquet input's columns to the dataset schema, except those `leave_out` names (added
+/// to `left_out`); returns (source column, dataset column name) pairs.
 pub fn plan(
     name: &str,
     path: &Path,
     schema: &mut DatasetSchema,
+    leave_out: &dyn Fn(&str) -> bool,
+    left_out: &mut Vec<String>,
 ) -> Result<Vec<(usize, String)>, Error> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let meta = ArrowReaderMetadata::load(&file, Default::default())
@@ -76,6 +78,10 @@ pub fn plan(
     let mut map = Vec::new();
     for (i, f) in meta.schema().fields().iter().enumerate() {
         let col_name = f.name().to_ascii_lowercase().replace('-', "_");
+        if leave_out(&col_name) {
+            left_out.push(col_name);
+            continue;
+        }
         let col = match fields::by_column(&col_name).or_else(|| fields::lookup(f.name())) {
             Some(k) => Column::Known(k),
             None => Column::Unknown(col_name),

@@ -161,14 +161,20 @@ fn plan_kind(
     temp: &mut Option<crate::cleanup::TempPath>,
 ) -> Result<Plan, Error> {
     if crate::input::sniff::is_parquet(sample) {
-        match input {
-            Input::Path(path) => crate::batch::parquet_in::plan(name, path, schema)
-                .map(|m| Plan::Parquet(m, path.clone())),
+        // Attribution columns of our own Parquet are derived data: left out (a list column
+        // isn't a flow log field), and computed again when the run has an attribution.
+        let mut left_out = Vec::new();
+        let leave_out = |c: &str| crate::enrich::attribution::flag_for(c).is_some();
+        let planned = match input {
+            Input::Path(path) => {
+                crate::batch::parquet_in::plan(name, path, schema, &leave_out, &mut left_out)
+                    .map(|m| Plan::Parquet(m, path.clone()))
+            }
             Input::S3(o) => match crate::input::s3::download(o) {
                 Ok(t) => {
                     let path = t.path().to_path_buf();
                     *temp = Some(t);
-                    crate::batch::parquet_in::plan(name, &path, schema)
+                    crate::batch::parquet_in::plan(name, &path, schema, &leave_out, &mut left_out)
                         .map(|m| Plan::Parquet(m, path))
                 }
                 Err(e) => Err(Error::Read {
@@ -181,7 +187,15 @@ fn plan_kind(
                 input: name.to_string(),
                 reason: "Parquet can't be read from standard input: name the file".into(),
             }),
+        };
+        if !left_out.is_empty() {
+            early.push(Notice::Warning(format!(
+                "{name}: its attribution columns ({}) are not carried over; --eni-inventory and \
+                 --aws-ip-ranges compute them again",
+                left_out.join(", ")
+            )));
         }
+        planned
     } else if envelope::classify(sample) == envelope::JsonInput::Objects {
         // Plan from the records inside the sample's complete objects.
         let end = crate::input::frame::object_boundary(sample).unwrap_or(sample.len());
