@@ -237,16 +237,6 @@ impl Attribution {
         }
     }
 
-    /// The ENI inventory, if loaded.
-    pub fn inventory(&self) -> Option<&Inventory> {
-        self.inventory.as_ref()
-    }
-
-    /// AWS's ranges, if loaded.
-    pub fn ranges(&self) -> Option<&AwsIpRanges> {
-        self.ranges.as_ref()
-    }
-
     /// Whether there is nothing to add.
     pub fn is_empty(&self) -> bool {
         self.inventory.is_none() && self.ranges.is_none()

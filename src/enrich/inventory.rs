@@ -311,15 +311,10 @@ impl Inventory {
         &self.snapshots
     }
 
-    /// Which snapshot is in effect at `at` (see [`Inventory::holder`]): answers for two flows
-    /// with the same snapshot in effect are the same.
-    pub fn snapshot_at(&self, at: Option<i64>) -> Option<u32> {
-        self.in_effect(at)
-    }
-
     /// The snapshot in effect at `at`: the latest captured at or before it (none if `at`
-    /// precedes them all); the latest of all when `at` is unknown.
-    fn in_effect(&self, at: Option<i64>) -> Option<u32> {
+    /// precedes them all); the latest of all when `at` is unknown. Answers for two flows with
+    /// the same snapshot in effect are the same.
+    pub fn snapshot_at(&self, at: Option<i64>) -> Option<u32> {
         match at {
             None => self.snapshots.len().checked_sub(1).map(|s| s as u32),
             Some(t) => self
@@ -342,7 +337,7 @@ impl Inventory {
             Some(k) => self.by_id.get(&k),
             None => self.by_other_id.get(id),
         });
-        let pick = match self.in_effect(at) {
+        let pick = match self.snapshot_at(at) {
             Some(c) => list
                 .iter()
                 .rev()
@@ -377,7 +372,7 @@ impl Inventory {
         at: Option<i64>,
         vpc: impl FnOnce() -> Option<&'v str>,
     ) -> Option<u32> {
-        let current = self.in_effect(at);
+        let current = self.snapshot_at(at);
         let next = match (current, at) {
             (_, None) => None,
             (Some(c), _) => Some(c + 1),

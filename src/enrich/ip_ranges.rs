@@ -73,7 +73,7 @@ impl AwsIpRanges {
                 "not an AWS ip-ranges.json document ({{\"prefixes\": [{{\"ip_prefix\", \"region\", \"service\"}}, …]}}): {e}"
             ))
         })?;
-        let mut listed: Vec<(Prefix, &str, &str, bool)> = Vec::new();
+        let mut listed: Vec<(Prefix, &str, &str)> = Vec::new();
         for (i, e) in file.prefixes.iter().enumerate() {
             let p = Prefix::parse(&e.ip_prefix)
                 .map_err(|r| bad(format!("prefixes[{i}].ip_prefix: {r}")))?;
@@ -83,7 +83,7 @@ impl AwsIpRanges {
                     e.ip_prefix
                 )));
             }
-            listed.push((p, &e.service, &e.region, true));
+            listed.push((p, &e.service, &e.region));
         }
         for (i, e) in file.ipv6_prefixes.iter().enumerate() {
             let p = Prefix::parse(&e.ipv6_prefix)
@@ -94,16 +94,16 @@ impl AwsIpRanges {
                     e.ipv6_prefix
                 )));
             }
-            listed.push((p, &e.service, &e.region, false));
+            listed.push((p, &e.service, &e.region));
         }
         let prefixes = listed.len();
         // Specific services before AMAZON, else file order: the table keeps the first entry
         // of a prefix.
-        listed.sort_by_key(|&(_, service, _, _)| service == CATCH_ALL);
+        listed.sort_by_key(|&(_, service, _)| service == CATCH_ALL);
         let mut entries: Vec<(Arc<str>, Arc<str>)> = Vec::new();
         let mut pairs = Vec::with_capacity(listed.len());
         let mut interned: std::collections::HashMap<(&str, &str), u32> = Default::default();
-        for (p, service, region, _) in listed {
+        for (p, service, region) in listed {
             let id = *interned.entry((service, region)).or_insert_with(|| {
                 entries.push((Arc::from(service), Arc::from(region)));
                 (entries.len() - 1) as u32
