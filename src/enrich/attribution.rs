@@ -18,10 +18,11 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, Int64Array, ListBuilder, StringArray, StringBuilder, UInt32Array,
+    Array, ArrayRef, AsArray, DictionaryArray, Int64Array, ListBuilder, StringArray, StringBuilder,
+    UInt32Array,
 };
 use arrow::compute::{cast, take};
-use arrow::datatypes::{DataType, Field, Fields, Int64Type, Schema, SchemaRef};
+use arrow::datatypes::{DataType, Field, Fields, Int64Type, Schema, SchemaRef, UInt32Type};
 use arrow::record_batch::RecordBatch;
 
 use crate::enrich::inventory::{Eni, Inventory};
@@ -278,8 +279,32 @@ impl Attribution {
         Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
     }
 
+    /// `schema` ([`Attribution::extend_schema`]'s) with the added text columns as dictionaries
+    /// (`UInt32` keys into the inventory's or the ranges' values): [`Attribution::apply`] then
+    /// hands out the lookups' results without copying a string, for outputs that take
+    /// dictionary arrays (Parquet writes them without hashing a value per row).
+    pub fn dictionary_schema(&self, schema: &Schema) -> SchemaRef {
+        let added = self.column_names();
+        let fields: Vec<Field> = schema
+            .fields()
+            .iter()
+            .map(|f| {
+                let f = f.as_ref().clone();
+                if added.contains(&f.name().as_str()) && *f.data_type() == DataType::Utf8 {
+                    f.with_data_type(DataType::Dictionary(
+                        Box::new(DataType::UInt32),
+                        Box::new(DataType::Utf8),
+                    ))
+                } else {
+                    f
+                }
+            })
+            .collect();
+        Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+    }
+
     /// `batch` with the added columns, in `schema` ([`Attribution::extend_schema`] of the
-    /// batch's schema).
+    /// batch's schema, or its [`Attribution::dictionary_schema`]).
     pub fn apply(&self, batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, Error> {
         let inputs = Inputs::of(batch)?;
         let added = self.column_names();
@@ -292,7 +317,13 @@ impl Attribution {
             .map(|(_, c)| c.clone())
             .collect();
         for g in self.groups() {
-            columns.extend(self.compute(g, &inputs)?);
+            let types: Vec<&DataType> = g
+                .columns()
+                .iter()
+                .map(|n| schema.field_with_name(n).map(|f| f.data_type()))
+                .collect::<Result<_, _>>()
+                .map_err(|e| Error::Internal(format!("attribution columns: {e}")))?;
+            columns.extend(self.columns_of(g, &inputs, &types)?);
         }
         RecordBatch::try_new(schema.clone(), columns)
             .map_err(|e| Error::Internal(format!("attribution columns: {e}")))
@@ -300,6 +331,18 @@ impl Attribution {
 
     /// The columns of group `g` for `inputs` (all null when the lookup isn't loaded).
     pub fn compute(&self, g: Group, inputs: &Inputs) -> Result<Vec<ArrayRef>, Error> {
+        let types: Vec<DataType> = g.fields().iter().map(|f| f.data_type().clone()).collect();
+        self.columns_of(g, inputs, &types.iter().collect::<Vec<_>>())
+    }
+
+    /// The columns of group `g` for `inputs`, of `types`: a dictionary type gets the lookups'
+    /// keys over the entries' values as they are, any other the values taken row by row.
+    fn columns_of(
+        &self,
+        g: Group,
+        inputs: &Inputs,
+        types: &[&DataType],
+    ) -> Result<Vec<ArrayRef>, Error> {
         let (values, indexes): (Vec<&ArrayRef>, Vec<UInt32Array>) =
             match (g, &self.inventory, &self.ranges) {
                 (Group::Interface, Some(inv), _) => {
@@ -323,19 +366,24 @@ impl Attribution {
                     )
                 }
                 _ => {
-                    return Ok(g
-                        .fields()
+                    return Ok(types
                         .iter()
-                        .map(|f| arrow::array::new_null_array(f.data_type(), inputs.rows))
+                        .map(|t| arrow::array::new_null_array(t, inputs.rows))
                         .collect());
                 }
             };
         values
             .into_iter()
-            .zip(&indexes)
-            .map(|(v, i)| {
-                take(v.as_ref(), i, None)
-                    .map_err(|e| Error::Internal(format!("attribution columns: {e}")))
+            .zip(indexes)
+            .zip(types)
+            .map(|((v, i), t)| {
+                if matches!(t, DataType::Dictionary(..)) {
+                    DictionaryArray::<UInt32Type>::try_new(i, v.clone())
+                        .map(|d| Arc::new(d) as ArrayRef)
+                } else {
+                    take(v.as_ref(), &i, None)
+                }
+                .map_err(|e| Error::Internal(format!("attribution columns: {e}")))
             })
             .collect()
     }

@@ -52,6 +52,16 @@ fn from_bits(bits: u128, v4: bool) -> IpAddr {
 
 /// Parses an address as flow logs and AWS write it (dotted IPv4, RFC 4291 IPv6 text).
 pub fn parse_addr(text: &str) -> Option<IpAddr> {
+    // The parser's own readers first (they accept exactly what the standard parser does, with
+    // the same value; the attribution parses two addresses a record), the standard one for the
+    // rest.
+    let b = text.as_bytes();
+    if let Some(v) = crate::parse::ipv4_value(b) {
+        return Some(IpAddr::V4(v.into()));
+    }
+    if let Some(v) = crate::parse::ipv6_value(b) {
+        return Some(IpAddr::V6(v.into()));
+    }
     text.parse().ok()
 }
 

@@ -36,6 +36,12 @@ pub trait Sink: Send {
     /// Writes rows.
     fn write(&mut self, batch: &RecordBatch) -> Result<(), Error>;
 
+    /// Whether text columns may come as dictionary arrays (`Dictionary(UInt32, Utf8)`) where the
+    /// schema the sink was opened with says `Utf8` (the attribution's columns).
+    fn takes_dictionaries(&self) -> bool {
+        false
+    }
+
     /// Every row of an input has been written (outputs that record what is done use it).
     fn input_done(&mut self, _done: &InputDone) -> Result<(), Error> {
         Ok(())
@@ -116,7 +122,9 @@ impl Conversion {
     ) -> Result<Report, Error> {
         let started = Instant::now();
         let mut observer = Failures::new(observer);
-        let stats = self.decoder.run_events(
+        let mut decoder = self.decoder;
+        decoder.dictionary_text(sink.takes_dictionaries());
+        let stats = decoder.run_events(
             |e| match e {
                 Event::Batch(b) => sink.write(&b),
                 Event::InputDone(d) => sink.input_done(&d),

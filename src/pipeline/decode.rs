@@ -105,6 +105,9 @@ pub struct Decoder {
     arrow: SchemaRef,
     /// The batches handed on: `arrow` with the attribution columns, if any.
     out: SchemaRef,
+    /// The schema the batches handed on really have: `out`, or `out` with the attribution's text
+    /// columns as dictionaries ([`Decoder::dictionary_text`]).
+    batches: SchemaRef,
     opts: Options,
     pool: rayon::ThreadPool,
     stats: Stats,
@@ -141,6 +144,7 @@ impl Decoder {
             planned,
             schema,
             arrow,
+            batches: out.clone(),
             out,
             opts,
             pool,
@@ -155,9 +159,20 @@ impl Decoder {
         self.out.clone()
     }
 
+    /// With `yes`, the attribution's text columns are handed on as dictionary arrays
+    /// (`Dictionary(UInt32, Utf8)`: keys into the inventory's or ranges' values, no string
+    /// copied) rather than as [`Decoder::schema`]'s `Utf8`, for a sink that takes them
+    /// ([`crate::pipeline::Sink::takes_dictionaries`]).
+    pub fn dictionary_text(&mut self, yes: bool) {
+        self.batches = match (&self.opts.attribution, yes) {
+            (Some(a), true) => a.dictionary_schema(&self.out),
+            _ => self.out.clone(),
+        };
+    }
+
     /// `b` with the attribution columns, if the options ask for them.
     fn attributed(&self, b: RecordBatch) -> Result<RecordBatch, Error> {
-        attribute(self.opts.attribution.as_deref(), &self.out, b)
+        attribute(self.opts.attribution.as_deref(), &self.batches, b)
     }
 
     /// The dataset's columns.
@@ -409,7 +424,8 @@ impl Decoder {
                     let ranges = crate::parse::chunk::split(data, self.opts.chunk_bytes);
                     let schema = &self.arrow;
                     let plan = &plan;
-                    let (attribution, schema_out) = (self.opts.attribution.as_deref(), &self.out);
+                    let (attribution, schema_out) =
+                        (self.opts.attribution.as_deref(), &self.batches);
                     let outputs: Vec<Result<ChunkOutput, Error>> = self.pool.install(|| {
                         ranges
                             .par_iter()

@@ -6,6 +6,10 @@
 //! full, the encoded column chunks are appended to the file in order. Only the current row group's
 //! encoded (compressed) pages are held in memory.
 //!
+//! Text columns with a dictionary are encoded by [`dictionary::DictColumn`] rather than arrow-rs's
+//! column writer, which hashes every value again ([`dictionary`] says why and how); the chunks of
+//! both kinds are appended to the row group in column order.
+//!
 //! Dictionary encoding is switched off for columns whose values are nearly unique per flow
 //! (ephemeral ports, counters, ECS task/container ids): interning them costs more time than the
 //! dictionary saves space. Addresses keep it: measured on 5M generated default records, plain
@@ -14,17 +18,22 @@
 //! interface, action, status, protocol, service ports, VPC/subnet ids, regions…) keep it too; the
 //! writer falls back to plain pages by itself when a column's dictionary grows past its limit.
 
+mod dictionary;
+mod rle;
+
 use std::io::Write;
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
-use parquet::arrow::arrow_writer::{ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves};
+use parquet::arrow::arrow_writer::{
+    ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves,
+};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::SortingColumn;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::writer::SerializedFileWriter;
-use parquet::schema::types::ColumnPath;
+use parquet::schema::types::{ColumnDescPtr, ColumnPath};
 use rayon::prelude::*;
 
 use super::sort::Sorter;
@@ -145,7 +154,10 @@ pub struct ParquetSink<W: Write + Send> {
     file: SerializedFileWriter<W>,
     factory: ArrowRowGroupWriterFactory,
     schema: SchemaRef,
-    writers: Option<Vec<ArrowColumnWriter>>,
+    writers: Option<Vec<ColumnEncoder>>,
+    /// Per column, its descriptor if [`dictionary::DictColumn`] writes it.
+    own: Vec<Option<ColumnDescPtr>>,
+    props: WriterProperties,
     rows_in_group: usize,
     row_group_rows: usize,
     groups: usize,
@@ -176,11 +188,13 @@ impl<W: Write + Send> ParquetSink<W> {
     ) -> Result<Self, Error> {
         // ArrowWriter sets up the Parquet schema and embeds the Arrow schema in the footer, so
         // readers get back exactly our types; its lower-level parts do the parallel writing.
-        let writer = ArrowWriter::try_new(out, schema.clone(), Some(properties(opts, &schema)?))
+        let props = properties(opts, &schema)?;
+        let writer = ArrowWriter::try_new(out, schema.clone(), Some(props.clone()))
             .map_err(|e| write_err(name, e))?;
         let (file, factory) = writer
             .into_serialized_writer()
             .map_err(|e| write_err(name, e))?;
+        let own = own_columns(&schema, &file, &props);
         let cluster = match &opts.cluster_by {
             None => None,
             Some(c) => Some((
@@ -214,6 +228,8 @@ impl<W: Write + Send> ParquetSink<W> {
             factory,
             schema,
             writers: None,
+            own,
+            props,
             rows_in_group: 0,
             row_group_rows: opts.row_group_rows.max(1),
             groups: 0,
@@ -302,11 +318,21 @@ impl<W: Write + Send> ParquetSink<W> {
     /// column of every piece in order.
     fn encode(&mut self, pieces: &[RecordBatch]) -> Result<(), Error> {
         if self.writers.is_none() {
-            self.writers = Some(
-                self.factory
-                    .create_column_writers(self.groups)
-                    .map_err(|e| write_err(&self.name, e))?,
-            );
+            let arrow = self
+                .factory
+                .create_column_writers(self.groups)
+                .map_err(|e| write_err(&self.name, e))?;
+            let writers = arrow
+                .into_iter()
+                .zip(&self.own)
+                .map(|(w, own)| match own {
+                    Some(descr) => dictionary::DictColumn::new(descr.clone(), &self.props)
+                        .map(|d| ColumnEncoder::Own(Box::new(d))),
+                    None => Ok(ColumnEncoder::Arrow(Box::new(w))),
+                })
+                .collect::<Result<_, _>>()
+                .map_err(|e| write_err(&self.name, e))?;
+            self.writers = Some(writers);
         }
         let writers = self.writers.as_mut().expect("created above");
         let fields = self.schema.fields();
@@ -316,8 +342,17 @@ impl<W: Write + Send> ParquetSink<W> {
             .enumerate()
             .try_for_each(|(i, (w, field))| -> parquet::errors::Result<()> {
                 for piece in pieces {
-                    for leaf in compute_leaves(field, piece.column(i))? {
-                        w.write(&leaf)?;
+                    match w {
+                        ColumnEncoder::Arrow(w) => {
+                            let mut column = piece.column(i).clone();
+                            if column.data_type() != field.data_type() {
+                                column = arrow::compute::cast(&column, field.data_type())?;
+                            }
+                            for leaf in compute_leaves(field, &column)? {
+                                w.write(&leaf)?;
+                            }
+                        }
+                        ColumnEncoder::Own(d) => d.write(piece.column(i).as_ref())?,
                     }
                 }
                 Ok(())
@@ -333,7 +368,10 @@ impl<W: Write + Send> ParquetSink<W> {
         };
         let chunks = writers
             .into_par_iter()
-            .map(|w| w.close())
+            .map(|w| match w {
+                ColumnEncoder::Arrow(w) => w.close().map(|c| Chunk::Arrow(Box::new(c))),
+                ColumnEncoder::Own(d) => d.close().map(|c| Chunk::Own(Box::new(c))),
+            })
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| write_err(&self.name, e))?;
         let mut rg = self
@@ -341,14 +379,28 @@ impl<W: Write + Send> ParquetSink<W> {
             .next_row_group()
             .map_err(|e| write_err(&self.name, e))?;
         for c in chunks {
-            c.append_to_row_group(&mut rg)
-                .map_err(|e| write_err(&self.name, e))?;
+            match c {
+                Chunk::Arrow(c) => c.append_to_row_group(&mut rg),
+                Chunk::Own(c) => {
+                    let (bytes, close) = *c;
+                    rg.append_column(&bytes, close)
+                }
+            }
+            .map_err(|e| write_err(&self.name, e))?;
         }
         rg.close().map_err(|e| write_err(&self.name, e))?;
         self.groups += 1;
         self.groups_rows += self.rows_in_group;
         self.rows_in_group = 0;
         Ok(())
+    }
+
+    /// Whether batches may hold dictionary arrays (`Dictionary(UInt32, Utf8)`) for text
+    /// columns of the schema: when rows are neither sorted nor clustered (which compare rows by
+    /// their Arrow types). Our dictionary writer takes their keys; a column arrow-rs writes gets
+    /// them cast to text first.
+    pub fn takes_dictionaries(&self) -> bool {
+        self.sorter.is_none() && self.cluster.is_none()
     }
 
     /// Rows written so far.
@@ -364,7 +416,12 @@ impl<W: Write + Send> ParquetSink<W> {
     pub(crate) fn estimated_bytes(&self) -> usize {
         self.file.bytes_written()
             + self.writers.as_ref().map_or(0, |ws| {
-                ws.iter().map(|w| w.get_estimated_total_bytes()).sum()
+                ws.iter()
+                    .map(|w| match w {
+                        ColumnEncoder::Arrow(w) => w.get_estimated_total_bytes(),
+                        ColumnEncoder::Own(d) => d.estimated_bytes(),
+                    })
+                    .sum()
             })
             + self
                 .sorter
@@ -384,6 +441,46 @@ impl<W: Write + Send> ParquetSink<W> {
         let name = self.name;
         self.file.into_inner().map_err(|e| write_err(&name, e))
     }
+}
+
+/// How one column of the current row group is encoded.
+enum ColumnEncoder {
+    Arrow(Box<ArrowColumnWriter>),
+    Own(Box<dictionary::DictColumn>),
+}
+
+/// An encoded column chunk, to be appended to the row group.
+enum Chunk {
+    Arrow(Box<ArrowColumnChunk>),
+    Own(Box<(bytes::Bytes, parquet::column::writer::ColumnCloseResult)>),
+}
+
+/// Per field of `schema`, the column descriptor when [`dictionary::DictColumn`] writes it: a
+/// text field that is one leaf column with a dictionary (see [`dictionary::applies`]).
+fn own_columns<W: Write + Send>(
+    schema: &SchemaRef,
+    file: &SerializedFileWriter<W>,
+    props: &WriterProperties,
+) -> Vec<Option<ColumnDescPtr>> {
+    let leaves = file.schema_descr().columns();
+    schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let mut mine = leaves
+                .iter()
+                .filter(|c| c.path().parts().first() == Some(f.name()));
+            match (mine.next(), mine.next()) {
+                (Some(c), None)
+                    if c.path().parts().len() == 1
+                        && dictionary::applies(c, f.data_type(), props) =>
+                {
+                    Some(c.clone())
+                }
+                _ => None,
+            }
+        })
+        .collect()
 }
 
 /// Writes one ordered run of `--sort-by` to a temporary file read back once by the merge:
@@ -419,6 +516,10 @@ fn cluster(batches: &[RecordBatch], col: usize) -> Result<RecordBatch, arrow::er
 impl crate::pipeline::Sink for ParquetSink<crate::sink::Target> {
     fn write(&mut self, batch: &RecordBatch) -> Result<(), Error> {
         ParquetSink::write(self, batch)
+    }
+
+    fn takes_dictionaries(&self) -> bool {
+        ParquetSink::takes_dictionaries(self)
     }
 
     fn finish(self: Box<Self>, commit: bool) -> Result<crate::pipeline::Written, Error> {
