@@ -13,7 +13,9 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, AsArray, DictionaryArray, GenericStringArray, StringViewArray};
+use arrow::array::{
+    Array, ArrayRef, AsArray, DictionaryArray, GenericStringArray, StringViewArray,
+};
 use arrow::datatypes::{DataType, UInt32Type};
 use bytes::Bytes;
 use parquet::basic::{BoundaryOrder, Compression, Encoding, PageType, Type as PhysicalType};
@@ -61,7 +63,15 @@ pub(crate) struct DictColumn {
     seen: Vec<u32>,
     pages: Vec<Encoded>,
     rows: usize,
+    /// The values array of the last dictionary array written and our key of each of its keys
+    /// (`UNSEEN` until met): batches of one column share their values (the inventory's), so
+    /// each distinct value is looked up once a row group.
+    known: Option<(ArrayRef, Vec<u32>)>,
 }
+
+/// In [`DictColumn::known`]: a key not met yet, and a key whose value is null.
+const UNSEEN: u32 = u32::MAX;
+const NULL: u32 = u32::MAX - 1;
 
 /// The rows of the page being filled.
 #[derive(Default)]
@@ -112,6 +122,7 @@ impl DictColumn {
             seen: Vec::new(),
             pages: Vec::new(),
             rows: 0,
+            known: None,
             descr,
         })
     }
@@ -142,15 +153,35 @@ impl DictColumn {
         Ok(())
     }
 
+    /// The values' slots are looked up [`AHEAD`] rows in advance, so that the table's cache
+    /// misses overlap instead of coming one after another.
     fn write_text<O: arrow::array::OffsetSizeTrait>(&mut self, a: &GenericStringArray<O>) {
         let offsets = a.value_offsets();
         let data = a.value_data();
+        let value = |i: usize| &data[offsets[i].as_usize()..offsets[i + 1].as_usize()];
+        let hashed = |i: usize| {
+            let v = value(i);
+            let head = head(v);
+            (head, hash(&head, v))
+        };
+        let mut ring = [(Head::default(), 0u64); AHEAD];
+        for (i, r) in ring.iter_mut().enumerate().take(a.len()) {
+            *r = hashed(i);
+            self.dict.prefetch(r.1);
+        }
         for i in 0..a.len() {
+            let (head, h) = ring[i % AHEAD];
+            if i + AHEAD < a.len() {
+                let next = hashed(i + AHEAD);
+                self.dict.prefetch(next.1);
+                ring[i % AHEAD] = next;
+            }
             if a.is_null(i) {
                 self.push_null();
+            } else if self.plain {
+                self.push(value(i));
             } else {
-                let (s, e) = (offsets[i].as_usize(), offsets[i + 1].as_usize());
-                self.push(&data[s..e]);
+                self.push_key(value(i), |d| d.intern_hashed(value(i), head, h));
             }
         }
     }
@@ -168,12 +199,12 @@ impl DictColumn {
     /// Each distinct value of the array's dictionary is looked up once; the rows then cost a
     /// table lookup of their key each.
     fn write_dictionary(&mut self, a: &DictionaryArray<UInt32Type>) {
-        const UNSEEN: u32 = u32::MAX;
-        const NULL: u32 = u32::MAX - 1;
         let values = a.values().as_string::<i32>();
         let keys = a.keys().values();
-        // Our key of each of the array's keys, once known.
-        let mut ours = vec![UNSEEN; values.len()];
+        let mut ours = match self.known.take() {
+            Some((v, ours)) if Arc::ptr_eq(&v, a.values()) => ours,
+            _ => vec![UNSEEN; values.len()],
+        };
         let mut i = 0;
         while i < a.len() {
             if self.plain {
@@ -232,31 +263,50 @@ impl DictColumn {
                 self.flush_page();
             }
         }
+        self.known = Some((a.values().clone(), ours));
     }
 
     /// Appends a value.
     fn push(&mut self, v: &[u8]) {
+        if self.plain {
+            self.push_plain(v);
+        } else {
+            self.push_key(v, |d| d.intern(v));
+        }
+    }
+
+    /// Appends a value to a PLAIN page.
+    fn push_plain(&mut self, v: &[u8]) {
         let p = &mut self.page;
         if p.nulls > 0 {
             p.levels.push(1);
         }
         p.rows += 1;
         p.value_bytes += v.len() as i64;
-        if self.plain {
-            p.values.extend_from_slice(&(v.len() as u32).to_le_bytes());
-            p.values.extend_from_slice(v);
-            if p.min.as_deref().is_none_or(|m| v < m) {
-                p.min = Some(v.to_vec());
-            }
-            if p.max.as_deref().is_none_or(|m| v > m) {
-                p.max = Some(v.to_vec());
-            }
-            if p.rows >= self.page_rows || p.values.len() >= self.page_bytes {
-                self.flush_page();
-            }
-            return;
+        p.values.extend_from_slice(&(v.len() as u32).to_le_bytes());
+        p.values.extend_from_slice(v);
+        if p.min.as_deref().is_none_or(|m| v < m) {
+            p.min = Some(v.to_vec());
         }
-        p.keys.push(self.dict.intern(v));
+        if p.max.as_deref().is_none_or(|m| v > m) {
+            p.max = Some(v.to_vec());
+        }
+        if p.rows >= self.page_rows || p.values.len() >= self.page_bytes {
+            self.flush_page();
+        }
+    }
+
+    /// Appends value `v` to a dictionary page, with its key from `key` (which interns it).
+    #[inline]
+    fn push_key(&mut self, v: &[u8], key: impl FnOnce(&mut Dict) -> u32) {
+        let k = key(&mut self.dict);
+        let p = &mut self.page;
+        if p.nulls > 0 {
+            p.levels.push(1);
+        }
+        p.rows += 1;
+        p.value_bytes += v.len() as i64;
+        p.keys.push(k);
         if self.dict.plain_bytes > self.dict_bytes || self.dict.full() {
             // This page still refers to the dictionary; the next ones don't.
             self.flush_page();
@@ -578,6 +628,9 @@ struct Slot {
 /// in some word at a place its length fixes); a longer value's first 24 bytes.
 type Head = [u64; 3];
 
+/// Rows between a slot's prefetch and its lookup ([`DictColumn::write_text`]).
+const AHEAD: usize = 8;
+
 /// Values up to this long are compared by their [`Head`] alone.
 const HEAD_BYTES: usize = 24;
 
@@ -617,11 +670,32 @@ impl Dict {
 
     /// The key of `v`, added if new.
     fn intern(&mut self, v: &[u8]) -> u32 {
+        let head = head(v);
+        self.intern_hashed(v, head, hash(&head, v))
+    }
+
+    /// Asks the CPU to bring the slot where a value of hash `h` is looked for into its cache.
+    #[inline]
+    fn prefetch(&self, h: u64) {
+        if self.slots.is_empty() {
+            return;
+        }
+        let at = &self.slots[h as usize & (self.slots.len() - 1)];
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: a prefetch has no effect but on caches, and `at` is a valid reference.
+        unsafe {
+            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            _mm_prefetch::<_MM_HINT_T0>((at as *const Slot).cast());
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = at;
+    }
+
+    /// [`Dict::intern`] of `v` whose head and hash are known.
+    fn intern_hashed(&mut self, v: &[u8], head: Head, h: u64) -> u32 {
         if (self.len() + 1) * 2 > self.slots.len() {
             self.grow();
         }
-        let head = head(v);
-        let h = hash(&head, v);
         let mask = self.slots.len() - 1;
         let mut at = h as usize & mask;
         loop {
@@ -709,7 +783,7 @@ fn seed() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::{ArrayRef, StringArray, UInt32Array};
+    use arrow::array::{StringArray, UInt32Array};
     use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
     use parquet::basic::{LogicalType, Repetition, ZstdLevel};
     use parquet::file::metadata::PageIndexPolicy;
@@ -869,21 +943,28 @@ mod tests {
         Arc::new(rows.iter().map(|v| v.as_deref()).collect::<StringArray>())
     }
 
-    /// The same rows as dictionary arrays over `values`, with keys chosen so that some rows are
-    /// null by key and some by a null value.
-    fn dictionary(rows: &[Option<String>], values: &[String]) -> ArrayRef {
-        let mut vals: Vec<Option<&str>> = values.iter().map(|s| Some(s.as_str())).collect();
-        vals.push(None);
+    /// The rows' values as the values of a dictionary array, and a null one after them.
+    fn values_of(pool: &[String]) -> ArrayRef {
+        let vals: Vec<Option<&str>> = pool
+            .iter()
+            .map(|s| Some(s.as_str()))
+            .chain([None])
+            .collect();
+        Arc::new(vals.into_iter().collect::<StringArray>())
+    }
+
+    /// The same rows as a dictionary array over `values` ([`values_of`] the pool), with keys
+    /// chosen so that some rows are null by key and some by a null value.
+    fn dictionary(rows: &[Option<String>], pool: &[String], values: ArrayRef) -> ArrayRef {
         let keys: UInt32Array = rows
             .iter()
             .enumerate()
             .map(|(i, r)| match r {
-                Some(s) => Some(values.iter().position(|v| v == s).unwrap() as u32),
+                Some(s) => Some(pool.iter().position(|v| v == s).unwrap() as u32),
                 None if i % 2 == 0 => None,
-                None => Some(values.len() as u32),
+                None => Some(pool.len() as u32),
             })
             .collect();
-        let values = Arc::new(vals.into_iter().collect::<StringArray>());
         Arc::new(DictionaryArray::<UInt32Type>::try_new(keys, values).unwrap())
     }
 
@@ -899,10 +980,12 @@ mod tests {
             page_rows in 1usize..70,
             dict_bytes in prop_oneof![Just(1usize << 20), 1usize..200],
             as_dictionary in any::<bool>(),
+            shared_values in any::<bool>(),
         ) {
             let pool = pool();
             let rows: Vec<Option<String>> =
                 picks.iter().map(|p| p.map(|i| pool[i.index(pool.len())].clone())).collect();
+            let shared = values_of(&pool);
             let mut pieces = Vec::new();
             let mut at = 0;
             for c in cuts.iter().cycle() {
@@ -910,7 +993,13 @@ mod tests {
                     break;
                 }
                 let part = &rows[at..(at + c).min(rows.len())];
-                pieces.push(if as_dictionary { dictionary(part, &pool) } else { text(part) });
+                pieces.push(if as_dictionary {
+                    // Pieces over one values array (as the attribution's are) or each its own.
+                    let values = if shared_values { shared.clone() } else { values_of(&pool) };
+                    dictionary(part, &pool, values)
+                } else {
+                    text(part)
+                });
                 at += c;
             }
             check(&rows, write(&pieces, page_rows, dict_bytes));
