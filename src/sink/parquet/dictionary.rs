@@ -59,8 +59,6 @@ pub(crate) struct DictColumn {
     /// Past the dictionary size limit: the rest of the row group is written PLAIN.
     plain: bool,
     page: PageState,
-    /// Per dictionary entry, the last page (number + 1) whose statistics looked at it.
-    seen: Vec<u32>,
     pages: Vec<Encoded>,
     rows: usize,
     /// The values array of the last dictionary array written and our key of each of its keys
@@ -86,7 +84,8 @@ struct PageState {
     values: Vec<u8>,
     min: Option<Vec<u8>>,
     max: Option<Vec<u8>>,
-    /// Bytes of the values (size statistics).
+    /// Bytes of the values of a PLAIN page (size statistics; a dictionary page's are summed
+    /// from its keys).
     value_bytes: i64,
 }
 
@@ -119,7 +118,6 @@ impl DictColumn {
             dict: Dict::default(),
             plain: false,
             page: PageState::default(),
-            seen: Vec::new(),
             pages: Vec::new(),
             rows: 0,
             known: None,
@@ -181,7 +179,7 @@ impl DictColumn {
             } else if self.plain {
                 self.push(value(i));
             } else {
-                self.push_key(value(i), |d| d.intern_hashed(value(i), head, h));
+                self.push_key(|d| d.intern_hashed(value(i), head, h));
             }
         }
     }
@@ -219,41 +217,38 @@ impl DictColumn {
                 continue;
             }
             let end = (i + self.page_rows - self.page.rows).min(a.len());
-            let p = &mut self.page;
-            let mut j = i;
+            // The keys first met in this stretch are looked up first; a dictionary that grows
+            // past its limit ends the stretch (and the page) at that row.
+            let mut j = end;
             let mut overflow = false;
-            while j < end {
-                let k = keys[j] as usize;
-                let mut key = ours[k];
-                if key == UNSEEN {
-                    key = if values.is_null(k) {
+            for (at, &k) in keys.iter().enumerate().take(end).skip(i) {
+                let k = k as usize;
+                if ours[k] == UNSEEN {
+                    ours[k] = if values.is_null(k) {
                         NULL
                     } else {
                         self.dict.intern(values.value(k).as_bytes())
                     };
-                    ours[k] = key;
-                    overflow = self.dict.plain_bytes > self.dict_bytes || self.dict.full();
-                }
-                if key == NULL || a.is_null(j) {
-                    if p.nulls == 0 {
-                        p.levels.resize(p.rows, 1);
+                    if self.dict.plain_bytes > self.dict_bytes || self.dict.full() {
+                        (j, overflow) = (at + 1, true);
+                        break;
                     }
-                    p.levels.push(0);
-                    p.nulls += 1;
-                } else {
-                    if p.nulls > 0 {
-                        p.levels.push(1);
-                    }
-                    p.keys.push(key);
-                    p.value_bytes +=
-                        (values.value_offsets()[k + 1] - values.value_offsets()[k]) as i64;
-                }
-                p.rows += 1;
-                j += 1;
-                if overflow {
-                    break;
                 }
             }
+            let p = &mut self.page;
+            p.levels.resize(p.rows, 1);
+            let valid = a.nulls();
+            let before = p.keys.len();
+            for (at, &k) in keys.iter().enumerate().take(j).skip(i) {
+                let key = ours[k as usize];
+                let present = key != NULL && valid.is_none_or(|v| v.is_valid(at));
+                p.levels.push(u8::from(present));
+                if present {
+                    p.keys.push(key);
+                }
+            }
+            p.nulls += (j - i) - (p.keys.len() - before);
+            p.rows += j - i;
             i = j;
             if overflow {
                 // This page still refers to the dictionary; the next ones don't.
@@ -271,7 +266,7 @@ impl DictColumn {
         if self.plain {
             self.push_plain(v);
         } else {
-            self.push_key(v, |d| d.intern(v));
+            self.push_key(|d| d.intern(v));
         }
     }
 
@@ -296,16 +291,15 @@ impl DictColumn {
         }
     }
 
-    /// Appends value `v` to a dictionary page, with its key from `key` (which interns it).
+    /// Appends a value to a dictionary page by its key, which `key` gives (interning it).
     #[inline]
-    fn push_key(&mut self, v: &[u8], key: impl FnOnce(&mut Dict) -> u32) {
+    fn push_key(&mut self, key: impl FnOnce(&mut Dict) -> u32) {
         let k = key(&mut self.dict);
         let p = &mut self.page;
         if p.nulls > 0 {
             p.levels.push(1);
         }
         p.rows += 1;
-        p.value_bytes += v.len() as i64;
         p.keys.push(k);
         if self.dict.plain_bytes > self.dict_bytes || self.dict.full() {
             // This page still refers to the dictionary; the next ones don't.
@@ -346,10 +340,12 @@ impl DictColumn {
             let len = (buf.len() - 4) as u32;
             buf[..4].copy_from_slice(&len.to_le_bytes());
         }
+        let mut value_bytes = p.value_bytes;
         let (encoding, bounds) = if self.plain && p.keys.is_empty() {
             buf.extend_from_slice(&p.values);
             (Encoding::PLAIN, p.min.zip(p.max))
         } else {
+            value_bytes = p.keys.iter().map(|&k| self.dict.len_of(k) as i64).sum();
             let width = rle::width_for(self.dict.len().saturating_sub(1) as u32);
             buf.push(width);
             rle::encode(&p.keys, width, &mut buf);
@@ -367,32 +363,29 @@ impl DictColumn {
             page: CompressedPage::new(page, buf.len()),
             rows: p.rows,
             nulls: p.nulls,
-            value_bytes: p.value_bytes,
+            value_bytes,
             bounds,
         });
         self.rows += p.rows;
     }
 
-    /// The smallest and largest value among `keys`, comparing each distinct key once.
-    fn key_bounds(&mut self, keys: &[u32]) -> Option<(Vec<u8>, Vec<u8>)> {
-        let stamp = self.pages.len() as u32 + 1;
-        self.seen.resize(self.dict.len(), 0);
-        let (mut min, mut max): (Option<&[u8]>, Option<&[u8]>) = (None, None);
-        for &k in keys {
-            let seen = &mut self.seen[k as usize];
-            if *seen == stamp {
-                continue;
+    /// The smallest and largest value among `keys`. Values are compared by their first 8
+    /// bytes as a number first ([`Dict::prefixes`]); only equal prefixes compare the bytes.
+    fn key_bounds(&self, keys: &[u32]) -> Option<(Vec<u8>, Vec<u8>)> {
+        let d = &self.dict;
+        let (&first, rest) = keys.split_first()?;
+        let (mut lo, mut hi) = (first, first);
+        let (mut plo, mut phi) = (d.prefixes[first as usize], d.prefixes[first as usize]);
+        for &k in rest {
+            let pk = d.prefixes[k as usize];
+            if pk < plo || (pk == plo && k != lo && d.value(k) < d.value(lo)) {
+                (lo, plo) = (k, pk);
             }
-            *seen = stamp;
-            let v = self.dict.value(k);
-            if min.is_none_or(|m| v < m) {
-                min = Some(v);
-            }
-            if max.is_none_or(|m| v > m) {
-                max = Some(v);
+            if pk > phi || (pk == phi && k != hi && d.value(k) > d.value(hi)) {
+                (hi, phi) = (k, pk);
             }
         }
-        Some((min?.to_vec(), max?.to_vec()))
+        Some((d.value(lo).to_vec(), d.value(hi).to_vec()))
     }
 
     fn compress(&mut self, buf: &[u8]) -> Bytes {
@@ -608,6 +601,9 @@ struct Dict {
     data: Vec<u8>,
     /// End of each value in `data` (a value starts where the one before ends).
     ends: Vec<u32>,
+    /// Per value, its first 8 bytes (zeros past its end) as a big-endian number: a smaller
+    /// prefix means a smaller value.
+    prefixes: Vec<u64>,
     /// A power of two at least twice the number of values.
     slots: Vec<Slot>,
     /// Size of the PLAIN dictionary page: a 4-byte length and the bytes, per value.
@@ -662,6 +658,12 @@ impl Dict {
         self.len() >= u32::MAX as usize - 1
     }
 
+    /// The length of value `k`.
+    fn len_of(&self, k: u32) -> usize {
+        let k = k as usize;
+        (self.ends[k] - if k == 0 { 0 } else { self.ends[k - 1] }) as usize
+    }
+
     fn value(&self, k: u32) -> &[u8] {
         let k = k as usize;
         let start = if k == 0 { 0 } else { self.ends[k - 1] as usize };
@@ -704,6 +706,10 @@ impl Dict {
                 let k = self.len() as u32;
                 self.data.extend_from_slice(v);
                 self.ends.push(self.data.len() as u32);
+                let mut prefix = [0u8; 8];
+                let n = v.len().min(8);
+                prefix[..n].copy_from_slice(&v[..n]);
+                self.prefixes.push(u64::from_be_bytes(prefix));
                 self.plain_bytes += 4 + v.len();
                 self.slots[at] = Slot {
                     head,
