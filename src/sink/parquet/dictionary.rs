@@ -59,6 +59,8 @@ pub(crate) struct DictColumn {
     /// Past the dictionary size limit: the rest of the row group is written PLAIN.
     plain: bool,
     page: PageState,
+    /// Per dictionary entry, the last page (number + 1) whose bounds looked at it.
+    seen: Vec<u32>,
     pages: Vec<Encoded>,
     rows: usize,
     /// The values array of the last dictionary array written and our key of each of its keys
@@ -118,6 +120,7 @@ impl DictColumn {
             dict: Dict::default(),
             plain: false,
             page: PageState::default(),
+            seen: Vec::new(),
             pages: Vec::new(),
             rows: 0,
             known: None,
@@ -369,22 +372,33 @@ impl DictColumn {
         self.rows += p.rows;
     }
 
-    /// The smallest and largest value among `keys`. Values are compared by their first 8
-    /// bytes as a number first ([`Dict::prefixes`]); only equal prefixes compare the bytes.
-    fn key_bounds(&self, keys: &[u32]) -> Option<(Vec<u8>, Vec<u8>)> {
+    /// The smallest and largest value among `keys`, looking at each distinct key once. Values
+    /// are compared by their first 8 bytes as a number first ([`Dict::prefixes`]); only equal
+    /// prefixes compare the bytes.
+    fn key_bounds(&mut self, keys: &[u32]) -> Option<(Vec<u8>, Vec<u8>)> {
+        let stamp = self.pages.len() as u32 + 1;
+        self.seen.resize(self.dict.len(), 0);
         let d = &self.dict;
-        let (&first, rest) = keys.split_first()?;
-        let (mut lo, mut hi) = (first, first);
-        let (mut plo, mut phi) = (d.prefixes[first as usize], d.prefixes[first as usize]);
-        for &k in rest {
-            let pk = d.prefixes[k as usize];
-            if pk < plo || (pk == plo && k != lo && d.value(k) < d.value(lo)) {
-                (lo, plo) = (k, pk);
+        let mut bounds: Option<(u32, u64, u32, u64)> = None;
+        for &k in keys {
+            let seen = &mut self.seen[k as usize];
+            if *seen == stamp {
+                continue;
             }
-            if pk > phi || (pk == phi && k != hi && d.value(k) > d.value(hi)) {
-                (hi, phi) = (k, pk);
+            *seen = stamp;
+            let pk = d.prefixes[k as usize];
+            let Some((lo, plo, hi, phi)) = &mut bounds else {
+                bounds = Some((k, pk, k, pk));
+                continue;
+            };
+            if pk < *plo || (pk == *plo && less(d.value(k), d.value(*lo))) {
+                (*lo, *plo) = (k, pk);
+            }
+            if pk > *phi || (pk == *phi && less(d.value(*hi), d.value(k))) {
+                (*hi, *phi) = (k, pk);
             }
         }
+        let (lo, _, hi, _) = bounds?;
         Some((d.value(lo).to_vec(), d.value(hi).to_vec()))
     }
 
@@ -718,7 +732,10 @@ impl Dict {
                 };
                 return k;
             }
-            if s.head == head
+            // Word by word: a comparison of the arrays would call `memcmp`.
+            if s.head[0] == head[0]
+                && s.head[1] == head[1]
+                && s.head[2] == head[2]
                 && s.len as usize == v.len()
                 && (v.len() <= HEAD_BYTES || self.value(s.key - 1) == v)
             {
@@ -753,6 +770,28 @@ impl Dict {
         }
         out
     }
+}
+
+/// `a < b` in byte order, 8 bytes at a time inline (values are short: a call to `memcmp` costs
+/// more than the comparison).
+fn less(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len().min(b.len());
+    let word = |s: &[u8], i: usize| u64::from_be_bytes(s[i..i + 8].try_into().expect("8 bytes"));
+    let mut i = 0;
+    while i + 8 <= n {
+        let (x, y) = (word(a, i), word(b, i));
+        if x != y {
+            return x < y;
+        }
+        i += 8;
+    }
+    while i < n {
+        if a[i] != b[i] {
+            return a[i] < b[i];
+        }
+        i += 1;
+    }
+    a.len() < b.len()
 }
 
 /// A fast hash of a value from its [`Head`] (and, past 24 bytes, the rest, 8 bytes at a time):
@@ -1033,6 +1072,13 @@ mod tests {
         check(&[], write(&[], 10, 1 << 20));
         let rows = vec![None; 25];
         check(&rows, write(&[text(&rows)], 10, 1 << 20));
+    }
+
+    proptest! {
+        #[test]
+        fn less_orders_as_slices_do(a in proptest::collection::vec(0u8..4, 0..20), b in proptest::collection::vec(0u8..4, 0..20)) {
+            prop_assert_eq!(less(&a, &b), a < b);
+        }
     }
 
     #[test]
