@@ -151,6 +151,55 @@ fn convert_end_to_end(c: &mut Criterion) {
     g.finish();
 }
 
+/// Parquet encoding alone (`Throughput::Elements`, rows): 400,000 parsed default records written
+/// to nowhere, all columns, and only the text columns (which our dictionary writer encodes:
+/// dictionary building, keys, page bounds, zstd), on the calling thread's rayon pool.
+fn parquet_encode(c: &mut Criterion) {
+    let mut g = c.benchmark_group("parquet_encode");
+    g.sample_size(10);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("flows.log");
+    std::fs::write(&path, default_lines(400_000, 7)).unwrap();
+    let dec = Decoder::new(vec![Input::Path(path)], Options::default()).unwrap();
+    let schema = dec.schema();
+    let mut batches = Vec::new();
+    dec.run(
+        |b| {
+            batches.push(b);
+            Ok(())
+        },
+        &mut |_| {},
+        &mut |_| {},
+        &mut |_| {},
+    )
+    .unwrap();
+    let text: Vec<usize> = (0..schema.fields().len())
+        .filter(|&i| *schema.field(i).data_type() == arrow::datatypes::DataType::Utf8)
+        .collect();
+    let text_schema = std::sync::Arc::new(schema.project(&text).unwrap());
+    let text_batches: Vec<_> = batches.iter().map(|b| b.project(&text).unwrap()).collect();
+    g.throughput(Throughput::Elements(400_000));
+    for (name, schema, batches) in [
+        ("all_columns", schema, &batches),
+        ("text_columns", text_schema, &text_batches),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let mut sink = ParquetSink::new(
+                    std::io::sink(),
+                    "bench",
+                    schema.clone(),
+                    &ParquetOptions::default(),
+                )
+                .unwrap();
+                sink.write_all(batches).unwrap();
+                sink.finish().unwrap();
+            })
+        });
+    }
+    g.finish();
+}
+
 /// Attribution lookups, per address (`Throughput::Elements`): the ip-ranges table at the size of
 /// AWS's file (9,000 IPv4 and 2,500 IPv6 prefixes, nested and repeated like AWS's), and the
 /// inventory's address map (10,000 interfaces); addresses half inside, half outside.
@@ -232,6 +281,7 @@ criterion_group!(
     benches,
     parse_single_thread,
     convert_end_to_end,
+    parquet_encode,
     attribution_lookups
 );
 criterion_main!(benches);

@@ -135,7 +135,7 @@ fn hex8(w: u64) -> Option<u32> {
         return None;
     }
     // '0'..'9' & 0x0f are their values; 'a'..'f' & 0x0f are 1..6, 9 short.
-    let v = (w & ONES * 0x0f) + (letter >> 7) * 9;
+    let v = (w & (ONES * 0x0f)) + (letter >> 7) * 9;
     let v = ((v << 4) | (v >> 8)) & 0x00ff_00ff_00ff_00ff;
     let v = ((v << 8) | (v >> 16)) & 0x0000_ffff_0000_ffff;
     Some((((v << 16) | (v >> 32)) & 0xffff_ffff) as u32)

@@ -6,9 +6,9 @@
 //! full, the encoded column chunks are appended to the file in order. Only the current row group's
 //! encoded (compressed) pages are held in memory.
 //!
-//! Text columns with a dictionary are encoded by [`dictionary::DictColumn`] rather than arrow-rs's
-//! column writer, which hashes every value again ([`dictionary`] says why and how); the chunks of
-//! both kinds are appended to the row group in column order.
+//! Text columns with a dictionary are encoded by our own writer (`dictionary.rs`) rather than
+//! arrow-rs's column writer, which hashes every value again (that module says why and how); the
+//! chunks of both kinds are appended to the row group in column order.
 //!
 //! Dictionary encoding is switched off for columns whose values are nearly unique per flow
 //! (ephemeral ports, counters, ECS task/container ids): interning them costs more time than the
