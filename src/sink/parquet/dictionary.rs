@@ -732,10 +732,10 @@ impl Dict {
                 };
                 return k;
             }
-            // Word by word: a comparison of the arrays would call `memcmp`.
-            if s.head[0] == head[0]
-                && s.head[1] == head[1]
-                && s.head[2] == head[2]
+            // Differences or'ed together: a chain of word comparisons is merged by the compiler
+            // into a call to `memcmp`, which costs more than the comparison.
+            let differ = (s.head[0] ^ head[0]) | (s.head[1] ^ head[1]) | (s.head[2] ^ head[2]);
+            if differ == 0
                 && s.len as usize == v.len()
                 && (v.len() <= HEAD_BYTES || self.value(s.key - 1) == v)
             {
