@@ -24,7 +24,7 @@ use parquet::column::writer::ColumnCloseResult;
 use parquet::data_type::ByteArray;
 use parquet::errors::{ParquetError, Result};
 use parquet::file::metadata::{
-    ColumnChunkMetaData, ColumnIndexBuilder, OffsetIndexBuilder, PageEncodingStats,
+    ColumnChunkMetaData, ColumnIndexBuilder, LevelHistogram, OffsetIndexBuilder, PageEncodingStats,
 };
 use parquet::file::properties::WriterProperties;
 use parquet::file::statistics::Statistics;
@@ -474,6 +474,14 @@ impl DictColumn {
     }
 }
 
+/// A data page's entry in the column index.
+struct IndexEntry {
+    /// Minimum and maximum, unless every value is null.
+    bounds: Option<(Vec<u8>, Vec<u8>)>,
+    rows: i64,
+    nulls: i64,
+}
+
 /// What a column chunk's metadata gathers while its pages are written.
 #[derive(Default)]
 struct Chunk {
@@ -485,7 +493,7 @@ struct Chunk {
     nulls: u64,
     counts: Vec<PageEncodingStats>,
     offsets: OffsetIndexBuilder,
-    pages: Vec<(bool, Vec<u8>, Vec<u8>, i64)>,
+    pages: Vec<IndexEntry>,
     min: Option<Vec<u8>>,
     max: Option<Vec<u8>>,
 }
@@ -526,7 +534,8 @@ impl Chunk {
             .append_unencoded_byte_array_data_bytes(Some(value_bytes));
         self.value_bytes += value_bytes;
         self.nulls += nulls as u64;
-        match bounds {
+        let (rows, nulls) = (rows as i64, nulls as i64);
+        self.pages.push(match bounds {
             Some((lo, hi)) => {
                 if self.min.as_ref().is_none_or(|m| lo < *m) {
                     self.min = Some(lo.clone());
@@ -534,12 +543,18 @@ impl Chunk {
                 if self.max.as_ref().is_none_or(|m| hi > *m) {
                     self.max = Some(hi.clone());
                 }
-                self.pages.push((false, lo, hi, nulls as i64));
+                IndexEntry {
+                    bounds: Some((lo, hi)),
+                    rows,
+                    nulls,
+                }
             }
-            None => self
-                .pages
-                .push((true, Vec::new(), Vec::new(), nulls as i64)),
-        }
+            None => IndexEntry {
+                bounds: None,
+                rows,
+                nulls,
+            },
+        });
     }
 
     fn finish(
@@ -551,16 +566,22 @@ impl Chunk {
     ) -> Result<ColumnCloseResult> {
         let mut index = ColumnIndexBuilder::new(PhysicalType::BYTE_ARRAY);
         let (mut ascending, mut descending) = (true, true);
-        let mut last: Option<(&[u8], &[u8])> = None;
-        for (null_page, lo, hi, nulls) in &self.pages {
-            if !null_page {
-                if let Some((plo, phi)) = last {
-                    ascending &= lo.as_slice() >= plo && hi.as_slice() >= phi;
-                    descending &= lo.as_slice() <= plo && hi.as_slice() <= phi;
+        let mut last: Option<&(Vec<u8>, Vec<u8>)> = None;
+        // Definition levels per page and in all: nulls (0), values (1).
+        let levels = |nulls: i64, rows: i64| {
+            (descr.max_def_level() > 0).then(|| LevelHistogram::from(vec![nulls, rows - nulls]))
+        };
+        for p in &self.pages {
+            if let Some(b) = &p.bounds {
+                if let Some(l) = last {
+                    ascending &= b.0 >= l.0 && b.1 >= l.1;
+                    descending &= b.0 <= l.0 && b.1 <= l.1;
                 }
-                last = Some((lo, hi));
+                last = Some(b);
             }
-            index.append(*null_page, lo.clone(), hi.clone(), *nulls);
+            let (lo, hi) = p.bounds.clone().unwrap_or_default();
+            index.append(p.bounds.is_none(), lo, hi, p.nulls);
+            index.append_histograms(&None, &levels(p.nulls, p.rows));
         }
         index.set_boundary_order(match (ascending, descending) {
             (true, _) => BoundaryOrder::ASCENDING,
@@ -595,6 +616,7 @@ impl Chunk {
             .set_statistics(statistics)
             .set_page_encoding_stats(self.counts)
             .set_unencoded_byte_array_data_bytes(Some(self.value_bytes))
+            .set_definition_level_histogram(levels(self.nulls as i64, rows as i64))
             .build()?;
         Ok(ColumnCloseResult {
             bytes_written: self.compressed as u64,

@@ -63,6 +63,9 @@ pub struct ParquetOptions {
     /// A temporary file read back once by this program (a sort run): fast LZ4 pages, no
     /// dictionaries or statistics.
     pub scratch: bool,
+    /// Text columns with a dictionary are encoded by our dictionary writer (the default);
+    /// `false` leaves them to arrow-rs's, against which tests and benchmarks compare ours.
+    pub own_dictionaries: bool,
 }
 
 impl Default for ParquetOptions {
@@ -75,6 +78,7 @@ impl Default for ParquetOptions {
             sort_by: Vec::new(),
             sort_run_bytes: super::sort::SORT_RUN_BYTES,
             scratch: false,
+            own_dictionaries: true,
         }
     }
 }
@@ -194,7 +198,11 @@ impl<W: Write + Send> ParquetSink<W> {
         let (file, factory) = writer
             .into_serialized_writer()
             .map_err(|e| write_err(name, e))?;
-        let own = own_columns(&schema, &file, &props);
+        let own = if opts.own_dictionaries {
+            own_columns(&schema, &file, &props)
+        } else {
+            vec![None; schema.fields().len()]
+        };
         let cluster = match &opts.cluster_by {
             None => None,
             Some(c) => Some((
