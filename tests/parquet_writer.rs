@@ -215,3 +215,83 @@ fn dictionary_arrays_write_the_same_file_as_their_text() {
         );
     }
 }
+
+/// Every row of the Parquet files under `path` (a file or a dataset directory), each as text,
+/// sorted, with the files' schema.
+fn rows_of(path: &std::path::Path) -> (Vec<String>, SchemaRef) {
+    let mut files = Vec::new();
+    let mut dirs = vec![path.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        if d.is_file() {
+            files.push(d);
+            continue;
+        }
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            if p.is_dir() || name.ends_with(".parquet") {
+                dirs.push(p);
+            }
+        }
+    }
+    let mut rows = Vec::new();
+    let mut schema = None;
+    for f in files {
+        let (batch, _) = read(Bytes::from(std::fs::read(&f).unwrap()));
+        schema.get_or_insert_with(|| batch.schema());
+        let fmt: Vec<_> = batch
+            .columns()
+            .iter()
+            .map(|c| {
+                arrow::util::display::ArrayFormatter::try_new(c.as_ref(), &Default::default())
+                    .unwrap()
+            })
+            .collect();
+        for r in 0..batch.num_rows() {
+            rows.push(
+                fmt.iter()
+                    .map(|f| f.value(r).to_string())
+                    .collect::<Vec<_>>()
+                    .join("|"),
+            );
+        }
+    }
+    rows.sort();
+    (rows, schema.unwrap())
+}
+
+#[test]
+fn attributed_datasets_hold_the_rows_of_the_attributed_file() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+    let logs = root.join("query").join("logs");
+    let inventory = root.join("query").join("inventory.json");
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("flows.parquet");
+    let convert = |out: &std::path::Path, extra: &[&str]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_vpcflow"));
+        cmd.arg("convert")
+            .arg(logs.join("vpc-all.log"))
+            .arg(logs.join("hot.log"))
+            .arg("-o")
+            .arg(out)
+            .arg("-q")
+            .arg("--eni-inventory")
+            .arg(&inventory)
+            .args(extra);
+        let o = cmd.output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    convert(&file, &[]);
+    let (want, schema) = rows_of(&file);
+    assert!(schema.field_with_name("eni_name").is_ok());
+    assert!(want.iter().any(|r| r.contains("eni-")), "no attributed row");
+    // Partitioned by time (the attribution's columns come as dictionaries), and by one of the
+    // attribution's columns (they come as text).
+    for (name, by) in [("by-date", "date"), ("by-vpc", "eni_vpc_id")] {
+        let dir = tmp.path().join(name);
+        convert(&dir, &["--partition-by", by]);
+        let (got, got_schema) = rows_of(&dir);
+        assert_eq!(got_schema, schema, "{name}");
+        assert_eq!(got, want, "{name}");
+    }
+}

@@ -1099,7 +1099,9 @@ impl DatasetSink {
                         )
                     })
                     .collect();
-                let part = RecordBatch::try_new(self.schema.clone(), cols)
+                // The batches' own schema: text columns may be dictionaries (see
+                // `takes_dictionaries`), which the scatter keeps as they are.
+                let part = RecordBatch::try_new(held[0].schema(), cols)
                     .map_err(|e| Error::Internal(e.to_string()))?;
                 self.write_to(path, part)?;
             } else {
@@ -1327,6 +1329,19 @@ impl DatasetSink {
 impl crate::pipeline::Sink for DatasetSink {
     fn write(&mut self, batch: &RecordBatch) -> Result<(), Error> {
         DatasetSink::write(self, batch)
+    }
+
+    /// The attribution's text columns as dictionaries, unless rows are ordered (by their Arrow
+    /// types) or a partition key is one of them (keys are read as text).
+    fn takes_dictionaries(&self) -> bool {
+        let p = &self.opts.parquet;
+        p.sort_by.is_empty()
+            && p.cluster_by.is_none()
+            && self
+                .opts
+                .partition_by
+                .iter()
+                .all(|k| crate::enrich::attribution::flag_for(k.name()).is_none())
     }
 
     fn input_done(&mut self, done: &InputDone) -> Result<(), Error> {
