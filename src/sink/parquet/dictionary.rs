@@ -135,7 +135,7 @@ impl DictColumn {
     }
 
     /// Appends the values of `array`: text (`Utf8`, `LargeUtf8`, `Utf8View`) or a dictionary of
-    /// text with `UInt32` keys.
+    /// text (with `UInt32` keys, read key by key; any other, cast to text first).
     pub(crate) fn write(&mut self, array: &dyn Array) -> Result<()> {
         match array.data_type() {
             DataType::Utf8 => self.write_text(array.as_string::<i32>()),
@@ -143,6 +143,11 @@ impl DictColumn {
             DataType::Utf8View => self.write_view(array.as_string_view()),
             DataType::Dictionary(k, v) if **k == DataType::UInt32 && **v == DataType::Utf8 => {
                 self.write_dictionary(array.as_dictionary::<UInt32Type>())
+            }
+            // Other dictionaries (other key types) as the text they stand for.
+            DataType::Dictionary(..) => {
+                let text = arrow::compute::cast(array, &DataType::Utf8)?;
+                self.write_text(text.as_string::<i32>());
             }
             other => {
                 return Err(ParquetError::General(format!(
@@ -1087,6 +1092,25 @@ mod tests {
             encodings.contains(&Encoding::RLE_DICTIONARY),
             "{encodings:?}"
         );
+    }
+
+    #[test]
+    fn other_dictionaries_and_views_write_as_their_text() {
+        let rows: Vec<Option<String>> = (0..300)
+            .map(|i| (i % 5 != 0).then(|| format!("v{}", i % 17)))
+            .collect();
+        let int_keys: ArrayRef = Arc::new(
+            rows.iter()
+                .map(|v| v.as_deref())
+                .collect::<DictionaryArray<arrow::datatypes::Int32Type>>(),
+        );
+        let views: ArrayRef = Arc::new(
+            rows.iter()
+                .map(|v| v.as_deref())
+                .collect::<StringViewArray>(),
+        );
+        check(&rows, write(&[int_keys], 64, 1 << 20));
+        check(&rows, write(&[views], 64, 1 << 20));
     }
 
     #[test]
