@@ -52,6 +52,8 @@ pub(crate) struct DictColumn {
     descr: ColumnDescPtr,
     compression: Compression,
     compressor: zstd::bulk::Compressor<'static>,
+    /// Room for one compressed page.
+    scratch: Vec<u8>,
     page_rows: usize,
     page_bytes: usize,
     dict_bytes: usize,
@@ -114,6 +116,7 @@ impl DictColumn {
         Ok(DictColumn {
             compressor: zstd::bulk::Compressor::new(level.compression_level())?,
             compression,
+            scratch: Vec::new(),
             page_rows: props.data_page_row_count_limit().max(1),
             page_bytes: props.column_data_page_size_limit(path),
             dict_bytes: props.column_dictionary_page_size_limit(path),
@@ -259,14 +262,14 @@ impl DictColumn {
             p.rows += j - i;
             i = j;
             if overflow {
-                // This page still refers to the dictionary; the next ones don't.
-                self.flush_page();
-                self.plain = true;
+                self.go_plain();
             } else if self.page.rows >= self.page_rows {
                 self.flush_page();
             }
         }
-        self.known = Some((a.values().clone(), ours));
+        if !self.plain {
+            self.known = Some((a.values().clone(), ours));
+        }
     }
 
     /// Appends a value.
@@ -310,12 +313,19 @@ impl DictColumn {
         p.rows += 1;
         p.keys.push(k);
         if self.dict.plain_bytes > self.dict_bytes || self.dict.full() {
-            // This page still refers to the dictionary; the next ones don't.
-            self.flush_page();
-            self.plain = true;
+            self.go_plain();
         } else if p.rows >= self.page_rows {
             self.flush_page();
         }
+    }
+
+    /// The dictionary is full: the page being filled still refers to it, the next ones are
+    /// PLAIN. Its lookup table goes (the values stay for the dictionary page).
+    fn go_plain(&mut self) {
+        self.flush_page();
+        self.plain = true;
+        self.dict.slots = Vec::new();
+        self.known = None;
     }
 
     fn push_null(&mut self) {
@@ -407,13 +417,17 @@ impl DictColumn {
         Some((d.value(lo).to_vec(), d.value(hi).to_vec()))
     }
 
+    /// `buf` compressed, in a buffer of its own size: the row group's pages are held until the
+    /// chunk is written, so they must not keep the room compression needed.
     fn compress(&mut self, buf: &[u8]) -> Bytes {
-        let mut out = Vec::with_capacity(zstd::zstd_safe::compress_bound(buf.len()));
+        let scratch = &mut self.scratch;
+        scratch.clear();
+        scratch.reserve(zstd::zstd_safe::compress_bound(buf.len()));
         // A buffer of the bound always fits; the error case can't happen.
         self.compressor
-            .compress_to_buffer(buf, &mut out)
+            .compress_to_buffer(buf, scratch)
             .expect("zstd output buffer of compress_bound");
-        out.into()
+        Bytes::copy_from_slice(scratch)
     }
 
     /// The column chunk: its bytes (dictionary page first) and what the row group needs of it.
