@@ -317,10 +317,10 @@ impl Attribution {
             .map(|(_, c)| c.clone())
             .collect();
         for g in self.groups() {
-            let types: Vec<&DataType> = g
+            let types: Vec<DataType> = g
                 .columns()
                 .iter()
-                .map(|n| schema.field_with_name(n).map(|f| f.data_type()))
+                .map(|n| schema.field_with_name(n).map(|f| f.data_type().clone()))
                 .collect::<Result<_, _>>()
                 .map_err(|e| Error::Internal(format!("attribution columns: {e}")))?;
             columns.extend(self.columns_of(g, &inputs, &types)?);
@@ -332,7 +332,7 @@ impl Attribution {
     /// The columns of group `g` for `inputs` (all null when the lookup isn't loaded).
     pub fn compute(&self, g: Group, inputs: &Inputs) -> Result<Vec<ArrayRef>, Error> {
         let types: Vec<DataType> = g.fields().iter().map(|f| f.data_type().clone()).collect();
-        self.columns_of(g, inputs, &types.iter().collect::<Vec<_>>())
+        self.columns_of(g, inputs, &types)
     }
 
     /// The columns of group `g` for `inputs`, of `types`: a dictionary type gets the lookups'
@@ -341,7 +341,7 @@ impl Attribution {
         &self,
         g: Group,
         inputs: &Inputs,
-        types: &[&DataType],
+        types: &[DataType],
     ) -> Result<Vec<ArrayRef>, Error> {
         let (values, indexes): (Vec<&ArrayRef>, Vec<UInt32Array>) =
             match (g, &self.inventory, &self.ranges) {
